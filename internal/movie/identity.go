@@ -1,0 +1,109 @@
+package movie
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base32"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"golang.org/x/text/cases"
+	"golang.org/x/text/runes"
+	"golang.org/x/text/transform"
+	"golang.org/x/text/unicode/norm"
+)
+
+// idEncoding writes ids in lowercase base32 without padding: URL-safe, and
+// readable over the phone.
+var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+// idBytes is how much of the SHA-256 of the identity key an id keeps. 120 bits
+// make an accidental collision negligible even at billions of movies.
+const idBytes = 15
+
+// FoldIdentity normalizes one part of a movie's identity: Unicode NFC, case
+// folded, surrounding white space trimmed. Accents are kept, so "Resume" and
+// "Résumé" stay different films.
+func FoldIdentity(s string) string {
+	folded := cases.Fold().String(norm.NFC.String(s))
+	return strings.TrimSpace(norm.NFC.String(folded))
+}
+
+// IdentityKey returns the key that identifies a movie: its folded title, year
+// and folded href, where a missing or null href counts as empty.
+func IdentityKey(r Record) string {
+	href := ""
+	if r.Href != nil {
+		href = *r.Href
+	}
+	return FoldIdentity(r.Title) + "\x1f" + strconv.Itoa(r.Year) + "\x1f" + FoldIdentity(href)
+}
+
+// ID returns the stable, URL-safe id the API exposes for a movie.
+func ID(r Record) string {
+	sum := sha256.Sum256([]byte(IdentityKey(r)))
+	return idEncoding.EncodeToString(sum[:idBytes])
+}
+
+// ValidID reports whether s has the shape of an id returned by ID.
+func ValidID(s string) bool {
+	if len(s) != idEncoding.EncodedLen(idBytes) {
+		return false
+	}
+	_, err := idEncoding.DecodeString(s)
+	return err == nil
+}
+
+// FoldSearch normalizes text for case- and accent-insensitive matching:
+// decomposed, combining marks removed, case folded, recomposed, and runs of
+// white space collapsed to one space. Both the stored values and the query
+// terms go through it, so composed and decomposed input match alike.
+func FoldSearch(s string) string {
+	stripped, _, err := transform.String(searchFolder(), s)
+	if err != nil {
+		// The transformers used never fail on valid strings; fall back to
+		// case folding alone rather than lose the value.
+		stripped = cases.Fold().String(s)
+	}
+	return strings.Join(strings.Fields(stripped), " ")
+}
+
+func searchFolder() transform.Transformer {
+	return transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), cases.Fold(), norm.NFC)
+}
+
+// FoldSearchAll applies FoldSearch to every value, dropping values that fold
+// to nothing (the data set has cast entries such as "." and ")" that still
+// fold to themselves and are kept).
+func FoldSearchAll(values []string) []string {
+	folded := make([]string, 0, len(values))
+	for _, v := range values {
+		if f := FoldSearch(v); f != "" {
+			folded = append(folded, f)
+		}
+	}
+	return folded
+}
+
+// Order is the key that orders two updates of one movie identically in every
+// region: the time the object was first written, then its object key, then
+// the SHA-256 of its content. The current state of a movie is the update with
+// the greatest Order.
+type Order struct {
+	WrittenAt   time.Time
+	ObjectKey   string
+	ContentHash [sha256.Size]byte
+}
+
+// Compare returns -1, 0 or +1 as o sorts before, equal to or after other.
+func (o Order) Compare(other Order) int {
+	if c := o.WrittenAt.Compare(other.WrittenAt); c != 0 {
+		return c
+	}
+	if c := strings.Compare(o.ObjectKey, other.ObjectKey); c != 0 {
+		return c
+	}
+	return bytes.Compare(o.ContentHash[:], other.ContentHash[:])
+}
