@@ -1,0 +1,250 @@
+// Package query parses and normalizes the movie search parameters of the
+// public API. The edge uses the normalized form as its cache key and forwards
+// it to the origin, which parses it again with the same rules before running
+// it, so both sides agree on what a query means.
+package query
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"moviequery/internal/movie"
+)
+
+// Page sizes of GET /v1/movies.
+const (
+	DefaultLimit = 20
+	MaxLimit     = 100
+)
+
+// maxTermRunes bounds a title, cast or genre term. The longest title of the
+// data set is under 200 characters.
+const maxTermRunes = 200
+
+// Query is a validated movie search. Text terms are already folded with
+// movie.FoldSearch; an empty term matches everything. YearFrom and YearTo are
+// inclusive, and 0 leaves that side open.
+type Query struct {
+	YearFrom int
+	YearTo   int
+	Title    string
+	Cast     string
+	Genre    string
+	Limit    int
+	After    *Cursor
+}
+
+// Error is a rejected parameter. It names the parameter and says what is
+// allowed, for the 400 answer.
+type Error struct {
+	Param   string
+	Message string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("parameter %q: %s", e.Param, e.Message)
+}
+
+func paramError(param, format string, args ...any) *Error {
+	return &Error{Param: param, Message: fmt.Sprintf(format, args...)}
+}
+
+var knownParams = map[string]bool{"year": true, "title": true, "cast": true, "genre": true, "limit": true, "cursor": true}
+
+// Parse validates the parameters of GET /v1/movies. Every parameter may
+// appear at most once; unknown parameters are rejected so a misspelt filter
+// never silently matches everything. The returned error is an *Error.
+func Parse(values url.Values) (Query, error) {
+	if err := checkParams(values); err != nil {
+		return Query{}, err
+	}
+
+	q := Query{Limit: DefaultLimit}
+	steps := []func(url.Values) error{q.parseYear, q.parseTerms, q.parseLimit, q.parseCursor}
+	for _, step := range steps {
+		if err := step(values); err != nil {
+			return Query{}, err
+		}
+	}
+	return q, nil
+}
+
+func checkParams(values url.Values) error {
+	names := make([]string, 0, len(values))
+	for name := range values {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+
+	for _, name := range names {
+		if !knownParams[name] {
+			return paramError(name, "unknown parameter; use year, title, cast, genre, limit or cursor")
+		}
+		if len(values[name]) > 1 {
+			return paramError(name, "given %d times; give it at most once", len(values[name]))
+		}
+		if strings.TrimSpace(values.Get(name)) == "" {
+			return paramError(name, "is empty; leave it out to match everything")
+		}
+	}
+	return nil
+}
+
+func (q *Query) parseYear(values url.Values) error {
+	raw, ok := values["year"]
+	if !ok {
+		return nil
+	}
+
+	from, to, err := parseYearRange(strings.TrimSpace(raw[0]))
+	if err != nil {
+		return paramError("year", "%s; use a year such as 1994 or a range such as 1990-1999, 1990- or -1999, within %d..%d", err, movie.MinYear, movie.MaxYear)
+	}
+	q.YearFrom, q.YearTo = from, to
+	return nil
+}
+
+func parseYearRange(s string) (from, to int, err error) {
+	left, right, isRange := strings.Cut(s, "-")
+	if !isRange {
+		year, err := parseYear(s)
+		return year, year, err
+	}
+	if left == "" && right == "" {
+		return 0, 0, fmt.Errorf("%q has no bound", s)
+	}
+
+	if left != "" {
+		if from, err = parseYear(left); err != nil {
+			return 0, 0, err
+		}
+	}
+	if right != "" {
+		if to, err = parseYear(right); err != nil {
+			return 0, 0, err
+		}
+	}
+	if from != 0 && to != 0 && from > to {
+		return 0, 0, fmt.Errorf("range %q ends before it starts", s)
+	}
+	return from, to, nil
+}
+
+func parseYear(s string) (int, error) {
+	year, err := strconv.Atoi(s)
+	if err != nil || year < movie.MinYear || year > movie.MaxYear {
+		return 0, fmt.Errorf("%q is not a year", s)
+	}
+	return year, nil
+}
+
+func (q *Query) parseTerms(values url.Values) error {
+	terms := []struct {
+		name string
+		dst  *string
+	}{{"title", &q.Title}, {"cast", &q.Cast}, {"genre", &q.Genre}}
+
+	for _, term := range terms {
+		raw, ok := values[term.name]
+		if !ok {
+			continue
+		}
+		if err := checkTerm(raw[0]); err != nil {
+			return paramError(term.name, "%s", err)
+		}
+		*term.dst = movie.FoldSearch(raw[0])
+	}
+	return nil
+}
+
+func checkTerm(s string) error {
+	if !utf8.ValidString(s) {
+		return errors.New("is not valid UTF-8; percent-encode the UTF-8 bytes of the text")
+	}
+	if n := utf8.RuneCountInString(s); n > maxTermRunes {
+		return fmt.Errorf("is %d characters long; the maximum is %d", n, maxTermRunes)
+	}
+	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
+		return errors.New("contains a control character; send printable text only")
+	}
+	return nil
+}
+
+func (q *Query) parseLimit(values url.Values) error {
+	raw, ok := values["limit"]
+	if !ok {
+		return nil
+	}
+
+	limit, err := strconv.Atoi(strings.TrimSpace(raw[0]))
+	if err != nil || limit < 1 || limit > MaxLimit {
+		return paramError("limit", "%q is not allowed; use a whole number from 1 to %d (default %d)", raw[0], MaxLimit, DefaultLimit)
+	}
+	q.Limit = limit
+	return nil
+}
+
+func (q *Query) parseCursor(values url.Values) error {
+	raw, ok := values["cursor"]
+	if !ok {
+		return nil
+	}
+
+	cursor, err := DecodeCursor(raw[0], q.Fingerprint())
+	if err != nil {
+		return paramError("cursor", "%s; pass the next_cursor value of the previous page unchanged, with the same filters", err)
+	}
+	q.After = &cursor
+	return nil
+}
+
+// Filters returns the normalized filters alone, without page size or
+// position: the part of a query that a cursor is bound to.
+func (q Query) Filters() string {
+	var b strings.Builder
+	if q.YearFrom != 0 || q.YearTo != 0 {
+		b.WriteString("year=" + yearRange(q.YearFrom, q.YearTo) + "&")
+	}
+	for _, term := range [][2]string{{"title", q.Title}, {"cast", q.Cast}, {"genre", q.Genre}} {
+		if term[1] != "" {
+			b.WriteString(term[0] + "=" + url.QueryEscape(term[1]) + "&")
+		}
+	}
+	return strings.TrimSuffix(b.String(), "&")
+}
+
+func yearRange(from, to int) string {
+	if from == to {
+		return strconv.Itoa(from)
+	}
+
+	var b strings.Builder
+	if from != 0 {
+		b.WriteString(strconv.Itoa(from))
+	}
+	b.WriteByte('-')
+	if to != 0 {
+		b.WriteString(strconv.Itoa(to))
+	}
+	return b.String()
+}
+
+// Encode returns the canonical query string: the same for every spelling of
+// the same query, so it serves as the cache key and as the origin request.
+func (q Query) Encode() string {
+	parts := []string{}
+	if filters := q.Filters(); filters != "" {
+		parts = append(parts, filters)
+	}
+	parts = append(parts, "limit="+strconv.Itoa(q.Limit))
+	if q.After != nil {
+		parts = append(parts, "cursor="+q.After.Encode(q.Fingerprint()))
+	}
+	return strings.Join(parts, "&")
+}

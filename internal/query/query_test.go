@@ -1,0 +1,130 @@
+package query
+
+import (
+	"errors"
+	"net/url"
+	"testing"
+
+	"moviequery/internal/movie"
+)
+
+func mustParse(t *testing.T, raw string) Query {
+	t.Helper()
+	values, err := url.ParseQuery(raw)
+	if err != nil {
+		t.Fatalf("url.ParseQuery(%q): %v", raw, err)
+	}
+	q, err := Parse(values)
+	if err != nil {
+		t.Fatalf("Parse(%q): %v", raw, err)
+	}
+	return q
+}
+
+func TestParseCanonicalForm(t *testing.T) {
+	tests := []struct{ raw, want string }{
+		{"", "limit=20"},
+		{"year=1994", "year=1994&limit=20"},
+		{"year=1990-1999", "year=1990-1999&limit=20"},
+		{"year=1990-", "year=1990-&limit=20"},
+		{"year=-1999&limit=5", "year=-1999&limit=5"},
+		{"year=1994-1994", "year=1994&limit=20"},
+		{"genre=DRAMA&year=1994", "year=1994&genre=drama&limit=20"},
+		{"title=Les+Mis%C3%A9rables", "title=les+miserables&limit=20"},
+		{"title=Les+Mise%CC%81rables", "title=les+miserables&limit=20"},
+		{"cast=%20John%20%20WAYNE%20", "cast=john+wayne&limit=20"},
+		{"title=100%25+_x_*", "title=100%25+_x_%2A&limit=20"},
+	}
+	for _, tt := range tests {
+		if got := mustParse(t, tt.raw).Encode(); got != tt.want {
+			t.Errorf("Parse(%q).Encode() = %q, want %q", tt.raw, got, tt.want)
+		}
+	}
+}
+
+func TestParseRejects(t *testing.T) {
+	tests := []struct{ raw, param string }{
+		{"year=abc", "year"},
+		{"year=1800", "year"},
+		{"year=1999-1990", "year"},
+		{"year=-", "year"},
+		{"year=1994.5", "year"},
+		{"limit=0", "limit"},
+		{"limit=101", "limit"},
+		{"limit=ten", "limit"},
+		{"genre=drama&genre=comedy", "genre"},
+		{"title=", "title"},
+		{"colour=red", "colour"},
+		{"cursor=abc", "cursor"},
+		{"cast=" + string(make([]byte, 201)), "cast"},
+	}
+	for _, tt := range tests {
+		values, _ := url.ParseQuery(tt.raw)
+		_, err := Parse(values)
+
+		var paramErr *Error
+		if !errors.As(err, &paramErr) {
+			t.Errorf("Parse(%q) error: got %v, want *Error", tt.raw, err)
+			continue
+		}
+		if paramErr.Param != tt.param {
+			t.Errorf("Parse(%q) param: got %q, want %q", tt.raw, paramErr.Param, tt.param)
+		}
+	}
+}
+
+func TestCursorRoundTrip(t *testing.T) {
+	q := mustParse(t, "genre=drama&limit=5")
+	id := movie.ID(movie.Record{Title: "Heat", Year: 1995})
+	q.After = &Cursor{Year: 1995, Title: "heat", ID: id}
+
+	again := mustParse(t, q.Encode())
+	if again.After == nil || *again.After != *q.After {
+		t.Fatalf("cursor after round trip: got %+v, want %+v", again.After, q.After)
+	}
+	if again.Encode() != q.Encode() {
+		t.Errorf("Encode after round trip: got %q, want %q", again.Encode(), q.Encode())
+	}
+}
+
+func TestCursorBoundToFilters(t *testing.T) {
+	q := mustParse(t, "genre=drama")
+	id := movie.ID(movie.Record{Title: "Heat", Year: 1995})
+	cursor := Cursor{Year: 1995, Title: "heat", ID: id}.Encode(q.Fingerprint())
+
+	values := url.Values{"genre": {"comedy"}, "cursor": {cursor}}
+	if _, err := Parse(values); err == nil {
+		t.Fatal("Parse with a cursor of other filters: got nil error, want one")
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, seed := range []string{"year=1994&title=love", "year=1990-&cast=John+Wayne&limit=5", "genre=%C3%A9", "cursor=eyJ2IjoxfQ"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		values, err := url.ParseQuery(raw)
+		if err != nil {
+			return
+		}
+		q, err := Parse(values)
+		if err != nil {
+			return
+		}
+
+		canonical := q.Encode()
+		again := mustParse(t, canonical)
+		if again.Encode() != canonical {
+			t.Errorf("canonical form not stable: %q then %q", canonical, again.Encode())
+		}
+	})
+}
+
+func TestParseRejectsUnsafeText(t *testing.T) {
+	for _, raw := range []string{"title=a%00b", "cast=%FF", "genre=drama%0A"} {
+		values, _ := url.ParseQuery(raw)
+		if _, err := Parse(values); err == nil {
+			t.Errorf("Parse(%q): got nil error, want one", raw)
+		}
+	}
+}
