@@ -1,0 +1,214 @@
+package edge
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
+
+	"moviequery/internal/apierror"
+	"moviequery/internal/apikey"
+	"moviequery/internal/movie"
+	"moviequery/internal/query"
+)
+
+// Routes of the public API.
+const (
+	routeMovies = "/v1/movies"
+	routeGenres = "/v1/genres"
+)
+
+// Cache key prefixes, one per kind of answer.
+const (
+	cacheSearch = "s:"
+	cacheMovie  = "m:"
+	cacheGenres = "g:"
+)
+
+func (s *Server) handle(ctx *fasthttp.RequestCtx) {
+	start := time.Now()
+	requestID := s.nextRequestID()
+	ctx.Response.Header.Set("X-Request-Id", requestID)
+
+	route, client := s.route(ctx, requestID)
+
+	status := strconv.Itoa(ctx.Response.StatusCode())
+	s.metrics.requests.WithLabelValues(route, status, client).Inc()
+	s.metrics.requestSeconds.WithLabelValues(route).Observe(time.Since(start).Seconds())
+}
+
+// route serves one request and returns its route label and client id for
+// the metrics.
+func (s *Server) route(ctx *fasthttp.RequestCtx, requestID string) (route, client string) {
+	path := string(ctx.Path())
+	switch path {
+	case "/healthz":
+		ctx.SetStatusCode(http.StatusOK)
+		return "healthz", ""
+	case "/readyz":
+		s.readyz(ctx)
+		return "readyz", ""
+	case "/metrics":
+		s.serveMetrics(ctx)
+		return "metrics", ""
+	}
+
+	if !ctx.IsGet() && !ctx.IsHead() {
+		ctx.Response.Header.Set("Allow", "GET, HEAD")
+		s.writeError(ctx, http.StatusMethodNotAllowed, apierror.Detail{Code: apierror.CodeMethodNotAllowed, Message: "only GET and HEAD are allowed", RequestID: requestID})
+		return "other", ""
+	}
+
+	key, ok := s.authenticate(ctx, requestID)
+	if !ok {
+		return "unauthorized", ""
+	}
+
+	switch {
+	case path == routeMovies:
+		s.searchMovies(ctx, requestID)
+		return "movies", key.ID
+	case strings.HasPrefix(path, routeMovies+"/"):
+		s.getMovie(ctx, strings.TrimPrefix(path, routeMovies+"/"), requestID)
+		return "movie", key.ID
+	case path == routeGenres:
+		s.serveCached(ctx, cacheGenres, "/internal/v1/genres", requestID)
+		return "genres", key.ID
+	}
+
+	s.writeError(ctx, http.StatusNotFound, apierror.Detail{Code: apierror.CodeNotFound, Message: "no such route; see /v1/movies, /v1/movies/{id} and /v1/genres", RequestID: requestID})
+	return "other", key.ID
+}
+
+func (s *Server) authenticate(ctx *fasthttp.RequestCtx, requestID string) (apikey.Key, bool) {
+	secret := string(ctx.Request.Header.Peek("X-API-Key"))
+	if secret == "" {
+		s.writeError(ctx, http.StatusUnauthorized, apierror.Detail{Code: apierror.CodeUnauthorized, Message: "missing API key; send it in the X-API-Key header", RequestID: requestID})
+		return apikey.Key{}, false
+	}
+
+	key, ok := s.keys.lookup(secret)
+	if !ok {
+		s.writeError(ctx, http.StatusUnauthorized, apierror.Detail{Code: apierror.CodeUnauthorized, Message: "unknown or revoked API key", RequestID: requestID})
+		return apikey.Key{}, false
+	}
+	if !key.Has(apikey.ScopeQuery) {
+		s.writeError(ctx, http.StatusForbidden, apierror.Detail{Code: apierror.CodeForbidden, Message: "this API key lacks the query scope", RequestID: requestID})
+		return apikey.Key{}, false
+	}
+	return key, true
+}
+
+func (s *Server) searchMovies(ctx *fasthttp.RequestCtx, requestID string) {
+	values, err := url.ParseQuery(string(ctx.URI().QueryString()))
+	if err != nil {
+		s.writeError(ctx, http.StatusBadRequest, apierror.Detail{Code: apierror.CodeInvalidParameter, Message: "the query string is not valid URL encoding: " + err.Error(), RequestID: requestID})
+		return
+	}
+
+	q, err := query.Parse(values)
+	if err != nil {
+		paramErr := err.(*query.Error)
+		s.writeError(ctx, http.StatusBadRequest, apierror.Detail{Code: apierror.CodeInvalidParameter, Message: paramErr.Error(), Param: paramErr.Param, RequestID: requestID})
+		return
+	}
+
+	canonical := q.Encode()
+	s.serveCached(ctx, cacheSearch+canonical, "/internal/v1/movies?"+canonical, requestID)
+}
+
+func (s *Server) getMovie(ctx *fasthttp.RequestCtx, id, requestID string) {
+	if !movie.ValidID(id) {
+		s.writeError(ctx, http.StatusNotFound, apierror.Detail{Code: apierror.CodeNotFound, Message: "no movie has id " + strconv.Quote(id), RequestID: requestID})
+		return
+	}
+	s.serveCached(ctx, cacheMovie+id, "/internal/v1/movies/"+id, requestID)
+}
+
+// serveCached answers from the cache, or fetches originPath from the origin
+// once for all concurrent requests of the same key and caches a success.
+func (s *Server) serveCached(ctx *fasthttp.RequestCtx, cacheKey, originPath, requestID string) {
+	if body, err := s.cache.Get(cacheKey); err == nil {
+		s.metrics.cacheHits.Inc()
+		ctx.Response.Header.Set("X-Cache", "hit")
+		s.writeJSON(ctx, http.StatusOK, body)
+		return
+	}
+
+	s.metrics.cacheMisses.Inc()
+	answer, err := s.fill(cacheKey, originPath)
+	if err != nil {
+		s.logger.Warn("filling cache from origin", "request_id", requestID, "path", originPath, "error", err)
+		ctx.Response.Header.Set("Retry-After", "1")
+		s.writeError(ctx, http.StatusServiceUnavailable, apierror.Detail{Code: apierror.CodeUnavailable, Message: "the origin is unavailable and the answer is not cached; retry shortly", RequestID: requestID})
+		return
+	}
+
+	ctx.Response.Header.Set("X-Cache", "miss")
+	s.writeJSON(ctx, answer.status, answer.body)
+}
+
+func (s *Server) fill(cacheKey, originPath string) (originAnswer, error) {
+	value, err, _ := s.fills.Do(cacheKey, func() (any, error) {
+		start := time.Now()
+		answer, err := s.origin.get(context.Background(), originPath)
+		if err != nil {
+			return originAnswer{}, err
+		}
+		if answer.status >= 500 {
+			return originAnswer{}, &originStatusError{status: answer.status}
+		}
+
+		s.metrics.fillSeconds.Observe(time.Since(start).Seconds())
+		if answer.status == http.StatusOK {
+			if err := s.cache.Set(cacheKey, answer.body); err != nil {
+				s.logger.Warn("caching origin answer", "path", originPath, "bytes", len(answer.body), "error", err)
+			}
+		}
+		return answer, nil
+	})
+	if err != nil {
+		return originAnswer{}, err
+	}
+	return value.(originAnswer), nil
+}
+
+type originStatusError struct{ status int }
+
+func (e *originStatusError) Error() string {
+	return "origin answered " + strconv.Itoa(e.status)
+}
+
+func (s *Server) writeJSON(ctx *fasthttp.RequestCtx, status int, body []byte) {
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("application/json")
+	ctx.SetBody(body)
+}
+
+func (s *Server) writeError(ctx *fasthttp.RequestCtx, status int, detail apierror.Detail) {
+	s.writeJSON(ctx, status, apierror.Encode(detail))
+}
+
+func (s *Server) readyz(ctx *fasthttp.RequestCtx) {
+	if s.ready.Load() && s.keys.loaded() {
+		ctx.SetStatusCode(http.StatusOK)
+		return
+	}
+	ctx.SetStatusCode(http.StatusServiceUnavailable)
+}
+
+func (s *Server) serveMetrics(ctx *fasthttp.RequestCtx) {
+	fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))(ctx)
+}
+
+// nextRequestID returns a request id unique within this process: a random
+// per-process prefix would add nothing the edge's pod name does not.
+func (s *Server) nextRequestID() string {
+	return strconv.FormatUint(s.requestCount.Add(1), 36)
+}

@@ -1,0 +1,81 @@
+package edge
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"moviequery/internal/apikey"
+)
+
+// maxOriginBody bounds an origin answer: a page of 100 full movies is under
+// 300 KB.
+const maxOriginBody = 8 << 20
+
+// originClient calls the region's origin. It is safe for concurrent use.
+type originClient struct {
+	baseURL string
+	token   string
+	http    *http.Client
+	timeout time.Duration
+}
+
+func newOriginClient(baseURL, token string, timeout time.Duration) *originClient {
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = 64
+	return &originClient{baseURL: baseURL, token: token, http: &http.Client{Transport: transport}, timeout: timeout}
+}
+
+// originAnswer is a complete origin response.
+type originAnswer struct {
+	status int
+	body   []byte
+}
+
+// get fetches path (with its query string) from the origin.
+func (c *originClient) get(ctx context.Context, path string) (originAnswer, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.baseURL+path, nil)
+	if err != nil {
+		return originAnswer{}, fmt.Errorf("building origin request: %w", err)
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return originAnswer{}, fmt.Errorf("calling origin: %w", err)
+	}
+	defer resp.Body.Close()
+
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxOriginBody))
+	if err != nil {
+		return originAnswer{}, fmt.Errorf("reading origin answer: %w", err)
+	}
+	return originAnswer{status: resp.StatusCode, body: body}, nil
+}
+
+// keys fetches the active API keys.
+func (c *originClient) keys(ctx context.Context) ([]apikey.Key, error) {
+	answer, err := c.get(ctx, "/internal/v1/keys")
+	if err != nil {
+		return nil, err
+	}
+	if answer.status != http.StatusOK {
+		return nil, fmt.Errorf("origin answered %d to the key list", answer.status)
+	}
+
+	var list struct {
+		Keys []apikey.Key `json:"keys"`
+	}
+	if err := json.Unmarshal(answer.body, &list); err != nil {
+		return nil, fmt.Errorf("decoding key list: %w", err)
+	}
+	return list.Keys, nil
+}

@@ -1,0 +1,302 @@
+// Package stack runs the whole system on one machine: per region a
+// PostgreSQL cluster, S3- and SQS-compatible servers, an origin and edges,
+// all on 127.0.0.1. The local run command and the end-to-end tests use it.
+package stack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3bolt"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+
+	"moviequery/edge"
+	"moviequery/internal/awsclient"
+	"moviequery/internal/localaws"
+	"moviequery/internal/postgres"
+	"moviequery/origin"
+)
+
+// RegionConfig describes one region of the local system.
+type RegionConfig struct {
+	// Name is the region's name, e.g. "local-a".
+	Name string
+	// StateDir keeps the database and the bucket across runs. Empty keeps
+	// everything in memory and in a temporary folder.
+	StateDir string
+	// DatabaseURL, when set, is used instead of starting a PostgreSQL cluster.
+	DatabaseURL string
+	// Bucket and Queue name the region's bucket and notification queue.
+	Bucket string
+	Queue  string
+	// Ports of the servers on 127.0.0.1; 0 picks a free port.
+	S3Port, SQSPort, OriginPort int
+	EdgePorts                   []int
+	// Edge is the template for every edge; OriginURL is filled in.
+	Edge edge.Config
+	// OriginWorkers is the number of queue receivers of the origin.
+	OriginWorkers int
+	Logger        *slog.Logger
+}
+
+// Region is a running region. Close stops it.
+type Region struct {
+	Name      string
+	Bucket    string
+	QueueURL  string
+	S3URL     string
+	SQSURL    string
+	OriginURL string
+	EdgeURLs  []string
+	AWS       awsclient.Config
+	Clients   awsclient.Clients
+	Origin    *origin.Server
+	S3        *localaws.S3
+	SQS       *localaws.SQS
+
+	cluster *postgres.Cluster
+	cancel  context.CancelFunc
+	servers sync.WaitGroup // origin and edges, stopped by cancel
+	infra   sync.WaitGroup // S3 and SQS servers, stopped by their closers
+	errs    chan error
+	closers []func() error
+	logger  *slog.Logger
+}
+
+// StartRegion starts a region and returns once every part accepts requests.
+func StartRegion(ctx context.Context, cfg RegionConfig) (*Region, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	r := &Region{Name: cfg.Name, Bucket: cfg.Bucket, cancel: cancel, errs: make(chan error, 16), logger: cfg.Logger}
+
+	steps := []func(context.Context, RegionConfig) error{r.startDatabase, r.startAWS, r.startOrigin, r.startEdges}
+	for _, step := range steps {
+		if err := step(runCtx, cfg); err != nil {
+			r.Close()
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+func (r *Region) startDatabase(ctx context.Context, cfg RegionConfig) error {
+	if cfg.DatabaseURL != "" {
+		return nil
+	}
+
+	dir := ""
+	if cfg.StateDir != "" {
+		dir = filepath.Join(cfg.StateDir, "postgres")
+	}
+	if dir == "" {
+		return errors.New("a region needs a StateDir or a DatabaseURL")
+	}
+	pgConfig := postgres.DefaultConfig(dir)
+	pgConfig.Durable = true
+	pgConfig.Logger = cfg.Logger
+
+	cluster, err := postgres.Start(ctx, pgConfig)
+	if err != nil {
+		return fmt.Errorf("starting PostgreSQL for region %s: %w", cfg.Name, err)
+	}
+	r.cluster = cluster
+	r.closers = append(r.closers, cluster.Stop)
+	return nil
+}
+
+func (r *Region) databaseURL(cfg RegionConfig) string {
+	if cfg.DatabaseURL != "" {
+		return cfg.DatabaseURL
+	}
+	return r.cluster.DSN()
+}
+
+func (r *Region) startAWS(ctx context.Context, cfg RegionConfig) error {
+	backend, err := newBackend(cfg)
+	if err != nil {
+		return err
+	}
+	r.S3 = localaws.NewS3(backend, cfg.Name, cfg.Logger)
+	r.SQS = localaws.NewSQS(cfg.Name, nil)
+
+	if r.S3URL, err = r.serveHTTP(cfg.S3Port, r.S3); err != nil {
+		return fmt.Errorf("starting S3 server: %w", err)
+	}
+	if r.SQSURL, err = r.serveHTTP(cfg.SQSPort, r.SQS); err != nil {
+		return fmt.Errorf("starting SQS server: %w", err)
+	}
+
+	r.AWS = awsclient.Config{Region: cfg.Name, S3Endpoint: r.S3URL, SQSEndpoint: r.SQSURL, StaticCredentials: true}
+	if r.Clients, err = awsclient.New(ctx, r.AWS); err != nil {
+		return err
+	}
+	return r.createBucketAndQueue(cfg)
+}
+
+func newBackend(cfg RegionConfig) (gofakes3.Backend, error) {
+	if cfg.StateDir == "" {
+		return s3mem.New(), nil
+	}
+
+	backend, err := s3bolt.NewFile(filepath.Join(cfg.StateDir, "s3.bolt"))
+	if err != nil {
+		return nil, fmt.Errorf("opening bucket store: %w", err)
+	}
+	return backend, nil
+}
+
+// createBucketAndQueue creates the bucket, the queue with a dead-letter
+// queue that takes a message after five failed receives, and the bucket's
+// notification to the queue.
+func (r *Region) createBucketAndQueue(cfg RegionConfig) error {
+	if err := r.S3.CreateBucket(cfg.Bucket); err != nil {
+		return fmt.Errorf("creating bucket %s: %w", cfg.Bucket, err)
+	}
+
+	deadLetter := cfg.Queue + "-dead-letter"
+	if err := r.SQS.CreateQueue(deadLetter, nil); err != nil {
+		return fmt.Errorf("creating queue %s: %w", deadLetter, err)
+	}
+	redrive := fmt.Sprintf(`{"deadLetterTargetArn":"arn:aws:sqs:%s:000000000000:%s","maxReceiveCount":5}`, cfg.Name, deadLetter)
+	if err := r.SQS.CreateQueue(cfg.Queue, map[string]string{"VisibilityTimeout": "60", "RedrivePolicy": redrive}); err != nil {
+		return fmt.Errorf("creating queue %s: %w", cfg.Queue, err)
+	}
+
+	r.QueueURL = r.SQSURL + "/000000000000/" + cfg.Queue
+	return r.S3.NotifyQueue(cfg.Bucket, r.SQS, cfg.Queue)
+}
+
+func (r *Region) startOrigin(ctx context.Context, cfg RegionConfig) error {
+	originConfig := origin.DefaultConfig()
+	originConfig.Region = cfg.Name
+	originConfig.DatabaseURL = r.databaseURL(cfg)
+	originConfig.QueueURL = r.QueueURL
+	originConfig.AWS = r.AWS
+	originConfig.Logger = cfg.Logger.With("component", "origin")
+	if cfg.OriginWorkers > 0 {
+		originConfig.Workers = cfg.OriginWorkers
+	}
+
+	server, err := origin.New(ctx, originConfig)
+	if err != nil {
+		return fmt.Errorf("starting origin: %w", err)
+	}
+	r.Origin = server
+
+	ln, err := listen(cfg.OriginPort)
+	if err != nil {
+		server.Store().Close()
+		return fmt.Errorf("starting origin: %w", err)
+	}
+	r.OriginURL = "http://" + ln.Addr().String()
+	r.goRun(func() error { return server.Run(ctx, ln) })
+	return nil
+}
+
+func (r *Region) startEdges(ctx context.Context, cfg RegionConfig) error {
+	for i, port := range cfg.EdgePorts {
+		edgeConfig := cfg.Edge
+		edgeConfig.Region = cfg.Name
+		edgeConfig.OriginURL = r.OriginURL
+		edgeConfig.Logger = cfg.Logger.With("component", "edge", "edge", i)
+
+		server, err := edge.New(ctx, edgeConfig)
+		if err != nil {
+			return fmt.Errorf("starting edge %d: %w", i, err)
+		}
+		ln, err := listen(port)
+		if err != nil {
+			return fmt.Errorf("starting edge %d: %w", i, err)
+		}
+		r.EdgeURLs = append(r.EdgeURLs, "http://"+ln.Addr().String())
+		r.goRun(func() error { return server.Run(ctx, ln) })
+	}
+	return r.waitReady(ctx)
+}
+
+// waitReady polls every edge's readiness, which needs the origin's key list.
+func (r *Region) waitReady(ctx context.Context) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for _, url := range r.EdgeURLs {
+		for !isReady(ctx, url) {
+			if time.Now().After(deadline) {
+				return fmt.Errorf("edge %s not ready after 30 s", url)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	return nil
+}
+
+func isReady(ctx context.Context, baseURL string) bool {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, baseURL+"/readyz", nil)
+	if err != nil {
+		return false
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+func listen(port int) (net.Listener, error) {
+	return net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+}
+
+func (r *Region) serveHTTP(port int, handler http.Handler) (string, error) {
+	ln, err := listen(port)
+	if err != nil {
+		return "", err
+	}
+
+	server := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	r.infra.Go(func() {
+		if err := server.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			r.logger.Error("server of the local stack stopped", "region", r.Name, "error", err)
+			r.errs <- err
+		}
+	})
+	r.closers = append(r.closers, server.Close)
+	return "http://" + ln.Addr().String(), nil
+}
+
+// goRun runs a server until the region's context ends and collects its error.
+func (r *Region) goRun(run func() error) {
+	r.servers.Go(func() {
+		if err := run(); err != nil {
+			r.logger.Error("server of the local stack stopped", "region", r.Name, "error", err)
+			r.errs <- err
+		}
+	})
+}
+
+// Errors delivers the error of any server that stopped on its own.
+func (r *Region) Errors() <-chan error {
+	return r.errs
+}
+
+// Close stops the edges and the origin (which drain first), then the S3 and
+// SQS servers and PostgreSQL.
+func (r *Region) Close() error {
+	r.cancel()
+	r.servers.Wait()
+
+	var errs []error
+	for i := len(r.closers) - 1; i >= 0; i-- {
+		errs = append(errs, r.closers[i]())
+	}
+	r.infra.Wait()
+	return errors.Join(errs...)
+}

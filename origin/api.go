@@ -1,0 +1,190 @@
+package origin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"moviequery/internal/apierror"
+	"moviequery/internal/movie"
+	"moviequery/internal/query"
+)
+
+// The routes edges call. They live under /internal/ because they are for
+// the region's edges, not for clients.
+const (
+	RouteMovies = "/internal/v1/movies"
+	RouteGenres = "/internal/v1/genres"
+	RouteKeys   = "/internal/v1/keys"
+	RouteStats  = "/internal/v1/stats"
+)
+
+// requestTimeout bounds the database work of one request.
+const requestTimeout = 10 * time.Second
+
+type api struct {
+	store   *Store
+	metrics *metrics
+	logger  *slog.Logger
+	ready   *atomic.Bool
+}
+
+func (a *api) routes(gatherer prometheus.Gatherer) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET "+RouteMovies, a.instrument("movies", a.searchMovies))
+	mux.Handle("GET "+RouteMovies+"/{id}", a.instrument("movie", a.getMovie))
+	mux.Handle("GET "+RouteGenres, a.instrument("genres", a.listGenres))
+	mux.Handle("GET "+RouteKeys, a.instrument("keys", a.listKeys))
+	mux.Handle("GET "+RouteStats, a.instrument("stats", a.stats))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	mux.HandleFunc("GET /readyz", a.readyz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
+	return mux
+}
+
+// handlerFunc is an API handler that returns its body or an error.
+type handlerFunc func(ctx context.Context, r *http.Request) ([]byte, error)
+
+func (a *api) instrument(route string, fn handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
+		defer cancel()
+
+		body, err := fn(ctx, r)
+		status := a.write(w, r, body, err)
+
+		a.metrics.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
+		a.metrics.requestSeconds.WithLabelValues(route).Observe(time.Since(start).Seconds())
+	})
+}
+
+func (a *api) write(w http.ResponseWriter, r *http.Request, body []byte, err error) int {
+	w.Header().Set("Content-Type", "application/json")
+	if err == nil {
+		w.WriteHeader(http.StatusOK)
+		w.Write(body)
+		return http.StatusOK
+	}
+
+	status, code, param := classify(err)
+	if status == http.StatusInternalServerError {
+		a.logger.Error("serving edge request", "path", r.URL.Path, "error", err)
+	}
+	w.WriteHeader(status)
+	w.Write(apierror.Encode(apierror.Detail{Code: code, Message: publicMessage(status, err), Param: param}))
+	return status
+}
+
+func classify(err error) (status int, code, param string) {
+	var paramErr *query.Error
+	switch {
+	case errors.As(err, &paramErr):
+		return http.StatusBadRequest, apierror.CodeInvalidParameter, paramErr.Param
+	case errors.Is(err, ErrNotFound):
+		return http.StatusNotFound, apierror.CodeNotFound, ""
+	case errors.Is(err, context.DeadlineExceeded):
+		return http.StatusServiceUnavailable, apierror.CodeUnavailable, ""
+	}
+	return http.StatusInternalServerError, apierror.CodeInternal, ""
+}
+
+// publicMessage keeps internal details such as SQL errors out of answers.
+func publicMessage(status int, err error) string {
+	if status == http.StatusInternalServerError {
+		return "the origin failed to answer; try again"
+	}
+	if status == http.StatusServiceUnavailable {
+		return "the origin timed out; try again"
+	}
+	return err.Error()
+}
+
+func (a *api) searchMovies(ctx context.Context, r *http.Request) ([]byte, error) {
+	q, err := query.Parse(r.URL.Query())
+	if err != nil {
+		return nil, err
+	}
+
+	page, err := a.store.Search(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return encodePage(page), nil
+}
+
+// encodePage writes a page as {"movies":[...],"total":N,"next_cursor":...}
+// by joining the stored documents, which are JSON already.
+func encodePage(page Page) []byte {
+	var b strings.Builder
+	b.WriteString(`{"movies":[`)
+	b.WriteString(strings.Join(page.Documents, ","))
+	b.WriteString(`],"total":`)
+	b.WriteString(strconv.FormatInt(page.Total, 10))
+	b.WriteString(`,"next_cursor":`)
+	if page.NextCursor == "" {
+		b.WriteString("null")
+	} else {
+		b.WriteString(strconv.Quote(page.NextCursor))
+	}
+	b.WriteString("}")
+	return []byte(b.String())
+}
+
+func (a *api) getMovie(ctx context.Context, r *http.Request) ([]byte, error) {
+	id := r.PathValue("id")
+	if !movie.ValidID(id) {
+		return nil, fmt.Errorf("no movie has id %q: %w", id, ErrNotFound)
+	}
+
+	document, err := a.store.Movie(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("no movie has id %q: %w", id, ErrNotFound)
+	}
+	return []byte(document), err
+}
+
+func (a *api) listGenres(ctx context.Context, _ *http.Request) ([]byte, error) {
+	genres, err := a.store.Genres(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(map[string]any{"genres": genres})
+}
+
+func (a *api) listKeys(ctx context.Context, _ *http.Request) ([]byte, error) {
+	keys, err := a.store.ActiveKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(map[string]any{"keys": keys})
+}
+
+func (a *api) stats(ctx context.Context, _ *http.Request) ([]byte, error) {
+	stats, err := a.store.Stats(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(stats)
+}
+
+func (a *api) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+
+	if !a.ready.Load() || a.store.Ping(ctx) != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}

@@ -1,0 +1,252 @@
+package origin
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"moviequery/internal/movie"
+)
+
+// Object is one version of an S3 object, fetched and ready to ingest.
+type Object struct {
+	Bucket    string
+	Key       string
+	Version   string    // the S3 version id, or "etag:<ETag>" where the bucket has no versioning
+	WrittenAt time.Time // when the object was first written, carried to replicas
+	Raw       []byte
+}
+
+// Outcome says what ingesting one object did.
+type Outcome string
+
+// Outcomes of ingest.
+const (
+	OutcomeStored      Outcome = "stored"      // appended to the history
+	OutcomeQuarantined Outcome = "quarantined" // rejected and kept with its reason
+	OutcomeDuplicate   Outcome = "duplicate"   // seen before; nothing changed
+)
+
+// IngestResult is what happened to one object. Changed is true when the
+// object became its movie's current state, and Seq is then the change's
+// sequence number in the change feed.
+type IngestResult struct {
+	Outcome Outcome
+	MovieID string
+	Changed bool
+	Seq     int64
+	Reason  string
+}
+
+var providerKey = regexp.MustCompile(`^providers/([A-Za-z0-9][A-Za-z0-9._-]{0,63})/.+`)
+
+// Provider returns the provider named by an object key's prefix
+// providers/<provider-id>/, or an error when the key is outside it.
+func Provider(objectKey string) (string, error) {
+	m := providerKey.FindStringSubmatch(objectKey)
+	if m == nil {
+		return "", fmt.Errorf("%w: object key %q is outside providers/<provider-id>/", movie.ErrInvalid, objectKey)
+	}
+	return m[1], nil
+}
+
+// Ingest records objects in one transaction: each goes into the ledger, and
+// then into the revision history (and, when its order key is the greatest
+// seen, the current state) or into quarantine. An object already in the
+// ledger changes nothing. Results are in the order of objects.
+func (s *Store) Ingest(ctx context.Context, objects []Object) ([]IngestResult, error) {
+	order := make([]int, len(objects))
+	for i := range order {
+		order[i] = i
+	}
+	// Taking row locks in one global order keeps concurrent batches from
+	// deadlocking on the same movies.
+	sort.Slice(order, func(a, b int) bool { return ledgerLess(objects[order[a]], objects[order[b]]) })
+
+	results := make([]IngestResult, len(objects))
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		for _, i := range order {
+			result, err := ingestOne(ctx, tx, objects[i])
+			if err != nil {
+				return fmt.Errorf("ingesting s3://%s/%s: %w", objects[i].Bucket, objects[i].Key, err)
+			}
+			results[i] = result
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+func ledgerLess(a, b Object) bool {
+	if a.Bucket != b.Bucket {
+		return a.Bucket < b.Bucket
+	}
+	if a.Key != b.Key {
+		return a.Key < b.Key
+	}
+	return a.Version < b.Version
+}
+
+func ingestOne(ctx context.Context, tx pgx.Tx, obj Object) (IngestResult, error) {
+	fresh, err := claimLedger(ctx, tx, obj)
+	if err != nil || !fresh {
+		return IngestResult{Outcome: OutcomeDuplicate}, err
+	}
+
+	provider, record, err := validate(obj)
+	if errors.Is(err, movie.ErrInvalid) {
+		return quarantine(ctx, tx, obj, provider, err.Error())
+	}
+	return store(ctx, tx, obj, provider, record)
+}
+
+func validate(obj Object) (string, movie.Record, error) {
+	provider, err := Provider(obj.Key)
+	if err != nil {
+		return unknownProvider(obj.Key), movie.Record{}, err
+	}
+
+	record, err := movie.Parse(obj.Raw)
+	return provider, record, err
+}
+
+// unknownProvider names the provider of a key outside providers/ by its
+// first path segment, so a quarantined object still says where it came from.
+func unknownProvider(objectKey string) string {
+	first, _, _ := strings.Cut(objectKey, "/")
+	return "unknown:" + first
+}
+
+// claimLedger inserts the object's ledger row, reporting false when the row
+// was already there. A concurrent claim of the same object waits for the
+// other transaction and then sees its row.
+func claimLedger(ctx context.Context, tx pgx.Tx, obj Object) (bool, error) {
+	tag, err := tx.Exec(ctx, `
+		INSERT INTO ingest_ledger (bucket, object_key, version, outcome)
+		VALUES ($1, $2, $3, 'stored')
+		ON CONFLICT DO NOTHING`,
+		obj.Bucket, obj.Key, obj.Version)
+	if err != nil {
+		return false, fmt.Errorf("claiming ledger row: %w", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+func quarantine(ctx context.Context, tx pgx.Tx, obj Object, provider, reason string) (IngestResult, error) {
+	var id int64
+	err := tx.QueryRow(ctx, `
+		INSERT INTO quarantine (provider, bucket, object_key, version, reason, raw)
+		VALUES ($1, $2, $3, $4, $5, $6)
+		RETURNING id`,
+		provider, obj.Bucket, obj.Key, obj.Version, reason, obj.Raw).Scan(&id)
+	if err != nil {
+		return IngestResult{}, fmt.Errorf("quarantining: %w", err)
+	}
+
+	_, err = tx.Exec(ctx, `
+		UPDATE ingest_ledger SET outcome = 'quarantined', quarantine_id = $4
+		WHERE bucket = $1 AND object_key = $2 AND version = $3`,
+		obj.Bucket, obj.Key, obj.Version, id)
+	if err != nil {
+		return IngestResult{}, fmt.Errorf("updating ledger: %w", err)
+	}
+	return IngestResult{Outcome: OutcomeQuarantined, Reason: reason}, nil
+}
+
+func store(ctx context.Context, tx pgx.Tx, obj Object, provider string, record movie.Record) (IngestResult, error) {
+	movieID := movie.ID(record)
+	hash := sha256.Sum256(obj.Raw)
+
+	revisionID, err := appendRevision(ctx, tx, obj, provider, movieID, hash[:])
+	if err != nil {
+		return IngestResult{}, err
+	}
+
+	changed, err := upsertMovie(ctx, tx, obj, record, movieID, hash[:], revisionID)
+	if err != nil {
+		return IngestResult{}, err
+	}
+
+	result := IngestResult{Outcome: OutcomeStored, MovieID: movieID, Changed: changed}
+	if changed {
+		result.Seq, err = recordChange(ctx, tx, movieID, revisionID)
+	}
+	return result, err
+}
+
+func appendRevision(ctx context.Context, tx pgx.Tx, obj Object, provider, movieID string, hash []byte) (int64, error) {
+	var id int64
+	err := tx.QueryRow(ctx, `
+		INSERT INTO revisions (movie_id, provider, bucket, object_key, version, written_at, content_hash, raw)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		RETURNING id`,
+		movieID, provider, obj.Bucket, obj.Key, obj.Version, obj.WrittenAt, hash, obj.Raw).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("appending revision: %w", err)
+	}
+
+	_, err = tx.Exec(ctx, `
+		UPDATE ingest_ledger SET revision_id = $4
+		WHERE bucket = $1 AND object_key = $2 AND version = $3`,
+		obj.Bucket, obj.Key, obj.Version, id)
+	if err != nil {
+		return 0, fmt.Errorf("updating ledger: %w", err)
+	}
+	return id, nil
+}
+
+// upsertMovie makes the record the movie's current state unless the current
+// state has a greater order key, and reports whether it did.
+func upsertMovie(ctx context.Context, tx pgx.Tx, obj Object, record movie.Record, movieID string, hash []byte, revisionID int64) (bool, error) {
+	document, err := json.Marshal(movie.NewDocument(record))
+	if err != nil {
+		return false, fmt.Errorf("encoding document: %w", err)
+	}
+
+	tag, err := tx.Exec(ctx, `
+		INSERT INTO movies (id, year, title_search, cast_search, genres_search, genres, document,
+		                    written_at, object_key, content_hash, revision_id, change_seq)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0)
+		ON CONFLICT (id) DO UPDATE SET
+			year = EXCLUDED.year, title_search = EXCLUDED.title_search,
+			cast_search = EXCLUDED.cast_search, genres_search = EXCLUDED.genres_search,
+			genres = EXCLUDED.genres, document = EXCLUDED.document,
+			written_at = EXCLUDED.written_at, object_key = EXCLUDED.object_key,
+			content_hash = EXCLUDED.content_hash, revision_id = EXCLUDED.revision_id
+		WHERE (movies.written_at, movies.object_key, movies.content_hash)
+		    < (EXCLUDED.written_at, EXCLUDED.object_key, EXCLUDED.content_hash)`,
+		movieID, record.Year, movie.FoldSearch(record.Title), movie.FoldSearchAll(record.Cast),
+		movie.FoldSearchAll(record.Genres), record.Genres, string(document),
+		obj.WrittenAt, obj.Key, hash, revisionID)
+	if err != nil {
+		return false, fmt.Errorf("updating current state: %w", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+func recordChange(ctx context.Context, tx pgx.Tx, movieID string, revisionID int64) (int64, error) {
+	var seq int64
+	err := tx.QueryRow(ctx, `
+		INSERT INTO changes (movie_id, revision_id) VALUES ($1, $2) RETURNING seq`,
+		movieID, revisionID).Scan(&seq)
+	if err != nil {
+		return 0, fmt.Errorf("recording change: %w", err)
+	}
+
+	_, err = tx.Exec(ctx, `UPDATE movies SET change_seq = $2 WHERE id = $1`, movieID, seq)
+	if err != nil {
+		return 0, fmt.Errorf("recording change: %w", err)
+	}
+	return seq, nil
+}

@@ -1,0 +1,70 @@
+package origin
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"moviequery/internal/apikey"
+)
+
+// CreateKey stores a new API key and returns it with its secret, which is
+// not kept anywhere and must be shown to the caller now.
+func (s *Store) CreateKey(ctx context.Context, name string, scopes []string) (apikey.Key, string, error) {
+	key, secret, err := apikey.New(name, scopes)
+	if err != nil {
+		return apikey.Key{}, "", err
+	}
+
+	hash, _ := hex.DecodeString(key.Hash) // apikey.Hash always returns valid hex
+	_, err = s.pool.Exec(ctx, `INSERT INTO api_keys (id, name, hash, scopes) VALUES ($1, $2, $3, $4)`,
+		key.ID, key.Name, hash, key.Scopes)
+	if err != nil {
+		return apikey.Key{}, "", fmt.Errorf("storing key %s: %w", key.ID, err)
+	}
+	return key, secret, nil
+}
+
+// ActiveKeys returns every key that is not revoked.
+func (s *Store) ActiveKeys(ctx context.Context) ([]apikey.Key, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT id, name, encode(hash, 'hex'), scopes FROM api_keys
+		WHERE revoked_at IS NULL ORDER BY created_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("listing keys: %w", err)
+	}
+
+	keys, err := pgx.CollectRows(rows, pgx.RowToStructByPos[apikey.Key])
+	if err != nil {
+		return nil, fmt.Errorf("listing keys: %w", err)
+	}
+	return keys, nil
+}
+
+// Stats counts what the store holds, for operators and for the local stack
+// to tell when a load is complete.
+type Stats struct {
+	LedgerEntries int64 `json:"ledger_entries"`
+	Revisions     int64 `json:"revisions"`
+	Quarantined   int64 `json:"quarantined"`
+	Movies        int64 `json:"movies"`
+	LastChangeSeq int64 `json:"last_change_seq"`
+}
+
+// Stats returns the current counts.
+func (s *Store) Stats(ctx context.Context) (Stats, error) {
+	var st Stats
+	err := s.pool.QueryRow(ctx, `
+		SELECT (SELECT count(*) FROM ingest_ledger),
+		       (SELECT count(*) FROM revisions),
+		       (SELECT count(*) FROM quarantine),
+		       (SELECT count(*) FROM movies),
+		       (SELECT coalesce(max(seq), 0) FROM changes)`).
+		Scan(&st.LedgerEntries, &st.Revisions, &st.Quarantined, &st.Movies, &st.LastChangeSeq)
+	if err != nil {
+		return Stats{}, fmt.Errorf("counting store contents: %w", err)
+	}
+	return st, nil
+}

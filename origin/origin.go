@@ -1,0 +1,155 @@
+// Package origin is a region's system of record. It consumes S3 event
+// notifications from the region's SQS queue, validates each update and
+// stores it in PostgreSQL (ingest ledger, revision history, current state,
+// change feed), and answers the region's edges over HTTP.
+package origin
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"moviequery/internal/awsclient"
+)
+
+// Config configures an origin.
+type Config struct {
+	// Region names this origin's AWS region in logs and metrics.
+	Region string
+	// DatabaseURL is the PostgreSQL connection string.
+	DatabaseURL string
+	// QueueURL is the SQS queue that receives the bucket's event notifications.
+	QueueURL string
+	// AWS selects the S3 and SQS endpoints and credentials.
+	AWS awsclient.Config
+	// Workers is the number of concurrent queue receivers. Each commits up to
+	// ten objects per transaction; more workers raise ingest throughput until
+	// PostgreSQL's commit rate is the limit.
+	Workers int
+	// EdgeToken, when set, must be sent by edges as "Authorization: Bearer
+	// <token>" on every /internal/ route. Health and metrics stay open.
+	EdgeToken string
+	// ShutdownTimeout bounds how long in-flight requests may take to finish.
+	ShutdownTimeout time.Duration
+	// Registry receives the origin's metrics; nil makes a new one.
+	Registry *prometheus.Registry
+	// Logger receives the origin's logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// DefaultConfig returns a Config with every optional field set.
+func DefaultConfig() Config {
+	return Config{
+		Region:          "local",
+		Workers:         4,
+		ShutdownTimeout: 10 * time.Second,
+	}
+}
+
+// Server is a running origin: its store, queue consumer and HTTP API.
+type Server struct {
+	cfg      Config
+	store    *Store
+	consumer *consumer
+	api      *api
+	registry *prometheus.Registry
+	logger   *slog.Logger
+	ready    atomic.Bool
+}
+
+// New connects to PostgreSQL (applying migrations) and to AWS, and returns an
+// origin ready to Run.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+
+	store, err := OpenStore(ctx, cfg.DatabaseURL, cfg.Logger)
+	if err != nil {
+		return nil, err
+	}
+	clients, err := awsclient.New(ctx, cfg.AWS)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+
+	s := &Server{cfg: cfg, store: store, registry: cfg.Registry, logger: cfg.Logger}
+	m := newMetrics(cfg.Registry, cfg.Region)
+	s.consumer = &consumer{s3: clients.S3, sqs: clients.SQS, queueURL: cfg.QueueURL, store: store, metrics: m, logger: cfg.Logger}
+	s.api = &api{store: store, metrics: m, logger: cfg.Logger, ready: &s.ready}
+	return s, nil
+}
+
+// Store returns the origin's store.
+func (s *Server) Store() *Store {
+	return s.store
+}
+
+// Run serves the API on ln and consumes the queue until ctx is cancelled,
+// then stops taking requests, finishes in-flight ones and closes the store.
+func (s *Server) Run(ctx context.Context, ln net.Listener) error {
+	server := &http.Server{Handler: s.authorize(s.api.routes(s.registry)), ReadHeaderTimeout: 10 * time.Second}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- server.Serve(ln) }()
+
+	var wg sync.WaitGroup
+	if s.cfg.QueueURL != "" {
+		wg.Go(func() { s.consumer.run(ctx, s.cfg.Workers) })
+	}
+	s.ready.Store(true)
+	s.logger.Info("origin started", "region", s.cfg.Region, "address", ln.Addr().String(), "queue", s.cfg.QueueURL, "workers", s.cfg.Workers)
+
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		return fmt.Errorf("serving origin API: %w", err)
+	}
+	return s.shutdown(server, &wg)
+}
+
+func (s *Server) shutdown(server *http.Server, consumers *sync.WaitGroup) error {
+	start := time.Now()
+	s.ready.Store(false)
+
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	err := server.Shutdown(ctx)
+
+	consumers.Wait()
+	s.store.Close()
+	s.logger.Info("origin stopped", "region", s.cfg.Region, "duration", time.Since(start))
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// authorize requires the edge token on /internal/ routes when one is set.
+func (s *Server) authorize(next http.Handler) http.Handler {
+	if s.cfg.EdgeToken == "" {
+		return next
+	}
+
+	want := []byte("Bearer " + s.cfg.EdgeToken)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		internal := len(r.URL.Path) > len("/internal/") && r.URL.Path[:len("/internal/")] == "/internal/"
+		if internal && subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			http.Error(w, `{"error":{"code":"unauthorized","message":"edge token missing or wrong"}}`, http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,118 @@
+package origin
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store is the region's PostgreSQL system of record. It is safe for
+// concurrent use.
+type Store struct {
+	pool *pgxpool.Pool
+}
+
+// OpenStore connects to PostgreSQL and applies any pending schema migrations.
+// Origins starting together take turns through an advisory lock, so each
+// migration runs once.
+func OpenStore(ctx context.Context, dsn string, logger *slog.Logger) (*Store, error) {
+	config, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("parsing database address: %w", err)
+	}
+
+	// Custom plans for every execution: the generic plan PostgreSQL switches
+	// to after five runs of a prepared statement can be a full scan where a
+	// custom plan uses an index.
+	config.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
+
+	pool, err := pgxpool.NewWithConfig(ctx, config)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to PostgreSQL: %w", err)
+	}
+	if err := migrate(ctx, pool, logger); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return &Store{pool: pool}, nil
+}
+
+func migrate(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) error {
+	db := stdlib.OpenDBFromPool(pool)
+	defer db.Close()
+
+	provider, err := newMigrator(db)
+	if err != nil {
+		return err
+	}
+
+	results, err := provider.Up(ctx)
+	if err != nil {
+		return fmt.Errorf("applying schema migrations: %w", err)
+	}
+	for _, r := range results {
+		logger.Info("applied schema migration", "version", r.Source.Version, "file", r.Source.Path, "duration", r.Duration)
+	}
+	return nil
+}
+
+func newMigrator(db *sql.DB) (*goose.Provider, error) {
+	files, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return nil, fmt.Errorf("opening embedded migrations: %w", err)
+	}
+
+	locker, err := lock.NewPostgresSessionLocker()
+	if err != nil {
+		return nil, fmt.Errorf("creating migration lock: %w", err)
+	}
+	return goose.NewProvider(goose.DialectPostgres, db, files, goose.WithSessionLocker(locker))
+}
+
+// Close releases the store's connections.
+func (s *Store) Close() {
+	s.pool.Close()
+}
+
+// Ping checks that PostgreSQL answers.
+func (s *Store) Ping(ctx context.Context) error {
+	return s.pool.Ping(ctx)
+}
+
+// inTx runs fn in a transaction and retries it when PostgreSQL aborts it for
+// a deadlock or a serialization failure, which concurrent ingest of the same
+// movies can cause.
+func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
+	const attempts = 5
+
+	var err error
+	for range attempts {
+		err = pgx.BeginFunc(ctx, s.pool, fn)
+		if !isRetryable(err) {
+			return err
+		}
+	}
+	return err
+}
+
+func isRetryable(err error) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return false
+	}
+	return pgErr.Code == "40001" || pgErr.Code == "40P01"
+}
