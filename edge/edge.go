@@ -88,7 +88,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.Registry = prometheus.NewRegistry()
 	}
 
-	cache, err := bigcache.New(ctx, cacheConfig(cfg))
+	// bigcache prints to stdout when its context ends; Close stops it quietly.
+	cache, err := bigcache.New(context.WithoutCancel(ctx), cacheConfig(cfg))
 	if err != nil {
 		return nil, fmt.Errorf("creating cache: %w", err)
 	}

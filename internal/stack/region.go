@@ -14,6 +14,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3bolt"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
@@ -140,7 +143,27 @@ func (r *Region) startAWS(ctx context.Context, cfg RegionConfig) error {
 	if r.Clients, err = awsclient.New(ctx, r.AWS); err != nil {
 		return err
 	}
-	return r.createBucketAndQueue(cfg)
+	if err := r.createBucketAndQueue(cfg); err != nil {
+		return err
+	}
+	if cfg.StateDir == "" {
+		return r.enableVersioning(ctx)
+	}
+	return nil
+}
+
+// enableVersioning turns on versioning as the production buckets have it.
+// Only the in-memory backend supports it; the file backend keeps one
+// version per key, and the origin then names versions by ETag.
+func (r *Region) enableVersioning(ctx context.Context) error {
+	_, err := r.Clients.S3.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{
+		Bucket:                  aws.String(r.Bucket),
+		VersioningConfiguration: &s3types.VersioningConfiguration{Status: s3types.BucketVersioningStatusEnabled},
+	})
+	if err != nil {
+		return fmt.Errorf("enabling versioning on bucket %s: %w", r.Bucket, err)
+	}
+	return nil
 }
 
 func newBackend(cfg RegionConfig) (gofakes3.Backend, error) {

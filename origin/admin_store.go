@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -67,4 +68,32 @@ func (s *Store) Stats(ctx context.Context) (Stats, error) {
 		return Stats{}, fmt.Errorf("counting store contents: %w", err)
 	}
 	return st, nil
+}
+
+// QuarantinedObject is an update that failed validation, kept with its
+// reason.
+type QuarantinedObject struct {
+	ID         int64     `json:"id"`
+	Provider   string    `json:"provider"`
+	Bucket     string    `json:"bucket"`
+	Key        string    `json:"key"`
+	Version    string    `json:"version"`
+	Reason     string    `json:"reason"`
+	ReceivedAt time.Time `json:"received_at"`
+}
+
+// Quarantine lists quarantined objects, oldest first, after the given id.
+func (s *Store) Quarantine(ctx context.Context, afterID int64, limit int) ([]QuarantinedObject, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT id, provider, bucket, object_key, version, reason, received_at
+		FROM quarantine WHERE id > $1 ORDER BY id LIMIT $2`, afterID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("listing quarantine: %w", err)
+	}
+
+	objects, err := pgx.CollectRows(rows, pgx.RowToStructByPos[QuarantinedObject])
+	if err != nil {
+		return nil, fmt.Errorf("listing quarantine: %w", err)
+	}
+	return objects, nil
 }

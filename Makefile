@@ -1,0 +1,24 @@
+# The two commands a newcomer needs: `make run` starts the whole local stack
+# on the movie data set, `make test` runs every test.
+
+GO ?= go
+DATA ?= ../shared/data/wikipedia-movie-data
+STATE ?= .state
+
+.PHONY: run test build postgres clean
+
+run: postgres
+	$(GO) run ./cmd/localstack -data '$(DATA)' -state '$(STATE)'
+
+test: postgres
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+build:
+	$(GO) build -o bin/ ./cmd/...
+
+postgres:
+	@scripts/install-postgres.sh
+
+clean:
+	rm -rf bin '$(STATE)'

@@ -1,0 +1,52 @@
+// Command edge runs one edge of a region: the public movie API.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"moviequery/edge"
+	"moviequery/internal/envflag"
+)
+
+func main() {
+	cfg := edge.DefaultConfig()
+	fs := flag.NewFlagSet("edge", flag.ExitOnError)
+	listen := fs.String("listen", "127.0.0.1:8080", "address of the public API")
+	fs.StringVar(&cfg.Region, "region", cfg.Region, "AWS region name, used in logs and metrics")
+	fs.StringVar(&cfg.OriginURL, "origin-url", "http://127.0.0.1:8081", "base URL of the region's origin")
+	fs.StringVar(&cfg.EdgeToken, "edge-token", "", "bearer token for the origin (set it through EDGE_EDGE_TOKEN)")
+	fs.DurationVar(&cfg.CacheTTL, "cache-ttl", cfg.CacheTTL, "how long a cached answer is served")
+	fs.IntVar(&cfg.CacheMaxMB, "cache-max-mb", cfg.CacheMaxMB, "hard limit of the cache, in megabytes")
+	fs.DurationVar(&cfg.DrainDelay, "drain-delay", cfg.DrainDelay, "time between turning not ready and closing the listener on shutdown")
+	if err := envflag.Parse(fs, "EDGE", os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "edge:", err)
+		os.Exit(2)
+	}
+	cfg.Logger = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, cfg, *listen); err != nil {
+		fmt.Fprintln(os.Stderr, "edge:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, cfg edge.Config, listen string) error {
+	server, err := edge.New(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return err
+	}
+	return server.Run(ctx, ln)
+}
