@@ -20,6 +20,7 @@ import (
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3bolt"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
+	bolt "go.etcd.io/bbolt"
 
 	"moviequery/edge"
 	"moviequery/internal/awsclient"
@@ -125,7 +126,7 @@ func (r *Region) databaseURL(cfg RegionConfig) string {
 }
 
 func (r *Region) startAWS(ctx context.Context, cfg RegionConfig) error {
-	backend, err := newBackend(cfg)
+	backend, err := r.newBackend(cfg)
 	if err != nil {
 		return err
 	}
@@ -166,16 +167,20 @@ func (r *Region) enableVersioning(ctx context.Context) error {
 	return nil
 }
 
-func newBackend(cfg RegionConfig) (gofakes3.Backend, error) {
+func (r *Region) newBackend(cfg RegionConfig) (gofakes3.Backend, error) {
 	if cfg.StateDir == "" {
 		return s3mem.New(), nil
 	}
 
-	backend, err := s3bolt.NewFile(filepath.Join(cfg.StateDir, "s3.bolt"))
+	// Without a sync per write the file keeps up with the loader; a crash of
+	// the process loses nothing, a crash of the machine may lose the last
+	// writes, which is acceptable for a development bucket.
+	db, err := bolt.Open(filepath.Join(cfg.StateDir, "s3.bolt"), 0o600, &bolt.Options{NoSync: true, Timeout: 5 * time.Second})
 	if err != nil {
-		return nil, fmt.Errorf("opening bucket store: %w", err)
+		return nil, fmt.Errorf("opening bucket store (is another local stack running on this state folder?): %w", err)
 	}
-	return backend, nil
+	r.closers = append(r.closers, db.Close)
+	return s3bolt.New(db), nil
 }
 
 // createBucketAndQueue creates the bucket, the queue with a dead-letter
