@@ -97,3 +97,28 @@ func (s *Store) Quarantine(ctx context.Context, afterID int64, limit int) ([]Qua
 	}
 	return objects, nil
 }
+
+// LedgerEntry is one object version the origin has seen and its outcome.
+type LedgerEntry struct {
+	Bucket  string    `json:"bucket"`
+	Key     string    `json:"key"`
+	Version string    `json:"version"`
+	Outcome string    `json:"outcome"`
+	SeenAt  time.Time `json:"seen_at"`
+}
+
+// Ledger lists ledger entries in key order, starting after the given key.
+func (s *Store) Ledger(ctx context.Context, afterKey string, limit int) ([]LedgerEntry, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT bucket, object_key, version, outcome, seen_at FROM ingest_ledger
+		WHERE object_key > $1 ORDER BY object_key, version LIMIT $2`, afterKey, limit)
+	if err != nil {
+		return nil, fmt.Errorf("listing ledger: %w", err)
+	}
+
+	entries, err := pgx.CollectRows(rows, pgx.RowToStructByPos[LedgerEntry])
+	if err != nil {
+		return nil, fmt.Errorf("listing ledger: %w", err)
+	}
+	return entries, nil
+}

@@ -2,11 +2,9 @@ package origin
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"strings"
+	"strconv"
 	"sync"
 	"time"
 
@@ -15,224 +13,274 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"moviequery/internal/movie"
 	"moviequery/internal/s3event"
 )
 
-// writtenAtMetadata is the user metadata key that carries the time an object
-// was first written, so a copy in another region orders like the original.
-// Without it the object's Last-Modified time is used.
-const writtenAtMetadata = "first-written"
-
 // consumer turns S3 event notifications from the region's queue into
-// ingested objects.
+// ingested objects. Each worker receives up to ten messages, reads the
+// objects they name, commits them in one transaction and only then deletes
+// the messages. A message that could not be handled stays in the queue and
+// comes back after its visibility timeout. After the queue's maximum receive
+// count, SQS moves it to the dead-letter queue.
 type consumer struct {
-	s3       *s3.Client
-	sqs      *sqs.Client
-	queueURL string
-	store    *Store
-	metrics  *metrics
-	logger   *slog.Logger
-	onChange func(IngestResult)
+	s3         *s3.Client
+	sqs        *sqs.Client
+	queueURL   string
+	visibility time.Duration
+	store      *Store
+	metrics    *metrics
+	logger     *slog.Logger
+	onChange   func(IngestResult)
 }
 
-// objectRef is one object version named by an event.
-type objectRef struct {
-	bucket, key, version string
-	removed              bool
+// work is the objects of one message.
+type work struct {
+	msg     sqstypes.Message
+	objects []Object
+	removed []objectRef
 }
 
 // run receives and handles messages with workers goroutines until ctx ends.
 func (c *consumer) run(ctx context.Context, workers int) {
 	var wg sync.WaitGroup
 	for range workers {
-		wg.Go(func() { c.work(ctx) })
+		wg.Go(func() { c.receiveLoop(ctx) })
 	}
 	wg.Wait()
 }
 
-func (c *consumer) work(ctx context.Context) {
+func (c *consumer) receiveLoop(ctx context.Context) {
 	for ctx.Err() == nil {
 		out, err := c.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 			QueueUrl:                    aws.String(c.queueURL),
 			MaxNumberOfMessages:         10,
 			WaitTimeSeconds:             20,
+			VisibilityTimeout:           int32(c.visibility / time.Second),
 			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameApproximateReceiveCount},
 		})
 		if err != nil {
 			if ctx.Err() == nil {
-				c.logger.Error("receiving from queue", "queue", c.queueURL, "error", err)
+				c.logger.Error("receiving from queue; retrying in 1 s", "queue", c.queueURL, "error", err)
 				sleep(ctx, time.Second)
 			}
 			continue
 		}
 		if len(out.Messages) > 0 {
+			// A batch received before shutdown is finished, not abandoned.
 			c.handle(context.WithoutCancel(ctx), out.Messages)
 		}
 	}
 }
 
-// handle ingests one batch of messages and deletes those fully handled. A
-// message whose object could not be read stays in the queue, so SQS delivers
-// it again after its visibility timeout. It does not stop on ctx so a batch
-// received before shutdown is finished.
+// handle ingests one batch of messages and deletes those fully handled,
+// extending their visibility while it works.
 func (c *consumer) handle(ctx context.Context, messages []sqstypes.Message) {
+	stopHeartbeat := c.startHeartbeat(ctx, messages)
+	defer stopHeartbeat()
+
 	var done []sqstypes.Message
-	var objects []Object
-
+	var batch []work
 	for _, msg := range messages {
-		refs, ok := c.refs(msg)
-		if !ok {
+		w, ok, err := c.prepare(ctx, msg)
+		switch {
+		case err != nil:
+			c.logger.Warn("reading object named by an event; the message will be delivered again",
+				"message_id", aws.ToString(msg.MessageId), "receive_count", msg.Attributes["ApproximateReceiveCount"], "error", err)
+		case !ok:
 			done = append(done, msg)
-			continue
+		default:
+			batch = append(batch, w)
 		}
-
-		fetched, err := c.fetchAll(ctx, refs)
-		if err != nil {
-			c.logger.Warn("reading object named by an event; will retry", "message_id", aws.ToString(msg.MessageId), "error", err)
-			continue
-		}
-		objects = append(objects, fetched...)
-		done = append(done, msg)
 	}
 
-	if len(objects) > 0 && !c.ingest(ctx, objects) {
-		return
-	}
+	done = append(done, c.ingest(ctx, batch)...)
 	c.delete(ctx, done)
 }
 
-// refs returns the object versions a message names. ok is false for a
-// message to acknowledge without ingest: S3's test message, a body that is
-// not an S3 event, and delete events (the store keeps every update).
-func (c *consumer) refs(msg sqstypes.Message) ([]objectRef, bool) {
+// prepare reads the objects a message names. ok is false for a message to
+// acknowledge without ingest: S3's test message and a body that is not an
+// S3 event.
+func (c *consumer) prepare(ctx context.Context, msg sqstypes.Message) (work, bool, error) {
 	event, isTest, err := s3event.Parse(aws.ToString(msg.Body))
 	if isTest {
 		c.logger.Info("received S3 test message", "message_id", aws.ToString(msg.MessageId))
-		return nil, false
+		return work{}, false, nil
 	}
 	if err != nil {
-		c.logger.Warn("dropping message that is not an S3 event", "message_id", aws.ToString(msg.MessageId), "error", err)
+		c.logger.Warn("acknowledging a message that is not an S3 event", "message_id", aws.ToString(msg.MessageId), "error", err)
 		c.metrics.rejectedMessages.Inc()
-		return nil, false
+		return work{}, false, nil
 	}
 
-	var refs []objectRef
+	w := work{msg: msg}
 	for _, record := range event.Records {
-		key, err := record.S3.Object.DecodedKey()
-		if err != nil {
-			c.logger.Warn("dropping event with an undecodable key", "key", record.S3.Object.Key, "error", err)
-			continue
+		if err := c.prepareRecord(ctx, record, &w); err != nil {
+			return work{}, false, err
 		}
-		ref := objectRef{bucket: record.S3.Bucket.Name, key: key, version: record.S3.Object.VersionID, removed: record.IsRemoved()}
-		if ref.removed {
-			c.logger.Info("object removed from bucket; its revisions stay stored", "bucket", ref.bucket, "key", key)
-			continue
-		}
-		refs = append(refs, ref)
 	}
-	return refs, len(refs) > 0
+	return w, true, nil
 }
 
-func (c *consumer) fetchAll(ctx context.Context, refs []objectRef) ([]Object, error) {
-	objects := make([]Object, 0, len(refs))
-	for _, ref := range refs {
+func (c *consumer) prepareRecord(ctx context.Context, record s3event.Record, w *work) error {
+	key, err := record.S3.Object.DecodedKey()
+	if err != nil {
+		c.logger.Warn("skipping an event whose key cannot be decoded", "message_id", aws.ToString(w.msg.MessageId), "key", record.S3.Object.Key, "error", err)
+		c.metrics.rejectedMessages.Inc()
+		return nil
+	}
+
+	ref := objectRef{bucket: record.S3.Bucket.Name, key: key, version: record.S3.Object.VersionID}
+	switch {
+	case record.IsRemoved():
+		if ref.version == "" {
+			ref.version = "delete:" + record.S3.Object.Sequencer
+		}
+		w.removed = append(w.removed, ref)
+	case record.IsCreated():
 		obj, err := fetch(ctx, c.s3, ref)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		objects = append(objects, obj)
+		w.objects = append(w.objects, obj)
 	}
-	return objects, nil
+	return nil
 }
 
-// fetch reads one object version. It reads at most one byte past
-// movie.MaxRecordBytes: that is enough to reject an oversized object, and
-// the quarantine keeps that prefix.
-func fetch(ctx context.Context, client *s3.Client, ref objectRef) (Object, error) {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-
-	input := &s3.GetObjectInput{Bucket: aws.String(ref.bucket), Key: aws.String(ref.key)}
-	if ref.version != "" {
-		input.VersionId = aws.String(ref.version)
+// ingest commits the batch in one transaction and returns the messages it
+// handled. When the batch fails it commits message by message, so one
+// object the database rejects cannot hold back the others.
+func (c *consumer) ingest(ctx context.Context, batch []work) []sqstypes.Message {
+	if len(batch) == 0 {
+		return nil
 	}
-	out, err := client.GetObject(ctx, input)
-	if err != nil {
-		return Object{}, fmt.Errorf("getting s3://%s/%s: %w", ref.bucket, ref.key, err)
-	}
-	defer out.Body.Close()
-
-	raw, err := io.ReadAll(io.LimitReader(out.Body, movie.MaxRecordBytes+1))
-	if err != nil {
-		return Object{}, fmt.Errorf("reading s3://%s/%s: %w", ref.bucket, ref.key, err)
+	if c.commit(ctx, batch) == nil {
+		return messagesOf(batch)
 	}
 
-	return Object{
-		Bucket:    ref.bucket,
-		Key:       ref.key,
-		Version:   objectVersion(out),
-		WrittenAt: writtenAt(out),
-		Raw:       raw,
-	}, nil
-}
-
-func objectVersion(out *s3.GetObjectOutput) string {
-	if v := aws.ToString(out.VersionId); v != "" && v != "null" {
-		return v
-	}
-	return "etag:" + strings.Trim(aws.ToString(out.ETag), `"`)
-}
-
-func writtenAt(out *s3.GetObjectOutput) time.Time {
-	if raw, ok := out.Metadata[writtenAtMetadata]; ok {
-		if t, err := time.Parse(time.RFC3339Nano, raw); err == nil {
-			return t.UTC()
+	var done []sqstypes.Message
+	for _, w := range batch {
+		if err := c.commit(ctx, []work{w}); err != nil {
+			c.logger.Error("ingesting message; it will be delivered again", "message_id", aws.ToString(w.msg.MessageId), "error", err)
+			continue
 		}
+		done = append(done, w.msg)
 	}
-	return aws.ToTime(out.LastModified).UTC()
+	return done
 }
 
-func (c *consumer) ingest(ctx context.Context, objects []Object) bool {
+func (c *consumer) commit(ctx context.Context, batch []work) error {
+	var objects []Object
+	var removed []objectRef
+	for _, w := range batch {
+		objects = append(objects, w.objects...)
+		removed = append(removed, w.removed...)
+	}
+
 	start := time.Now()
-	results, err := c.store.Ingest(ctx, objects)
+	results, err := c.store.Ingest(ctx, objects, removed)
 	if err != nil {
-		c.logger.Error("ingesting batch; messages will be delivered again", "objects", len(objects), "error", err)
-		return false
+		return err
 	}
 	c.metrics.commitSeconds.Observe(time.Since(start).Seconds())
+	c.report(objects, results)
+	return nil
+}
 
+func (c *consumer) report(objects []Object, results []IngestResult) {
 	for i, result := range results {
 		c.metrics.ingested.WithLabelValues(string(result.Outcome)).Inc()
 		if result.Outcome == OutcomeQuarantined {
-			c.logger.Warn("quarantined invalid update", "bucket", objects[i].Bucket, "key", objects[i].Key, "reason", result.Reason)
+			c.logger.Warn("quarantined invalid update", "bucket", objects[i].Bucket, "key", objects[i].Key, "version", objects[i].Version, "reason", result.Reason)
 		}
 		if result.Changed && c.onChange != nil {
 			c.onChange(result)
 		}
 	}
-	return true
 }
 
-func (c *consumer) delete(ctx context.Context, messages []sqstypes.Message) {
-	if len(messages) == 0 {
-		return
+func messagesOf(batch []work) []sqstypes.Message {
+	messages := make([]sqstypes.Message, len(batch))
+	for i, w := range batch {
+		messages[i] = w.msg
+	}
+	return messages
+}
+
+// startHeartbeat extends the messages' visibility every third of the
+// visibility timeout until the returned function is called, so slow work is
+// not delivered to a second worker meanwhile.
+func (c *consumer) startHeartbeat(ctx context.Context, messages []sqstypes.Message) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		ticker := time.NewTicker(c.visibility / 3)
+		defer ticker.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-ticker.C:
+				c.extendVisibility(ctx, messages)
+			}
+		}
+	})
+	return func() { cancel(); wg.Wait() }
+}
+
+func (c *consumer) extendVisibility(ctx context.Context, messages []sqstypes.Message) {
+	entries := make([]sqstypes.ChangeMessageVisibilityBatchRequestEntry, len(messages))
+	for i, msg := range messages {
+		entries[i] = sqstypes.ChangeMessageVisibilityBatchRequestEntry{
+			Id: aws.String(strconv.Itoa(i)), ReceiptHandle: msg.ReceiptHandle, VisibilityTimeout: int32(c.visibility / time.Second),
+		}
 	}
 
+	_, err := c.sqs.ChangeMessageVisibilityBatch(ctx, &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: aws.String(c.queueURL), Entries: entries})
+	if err != nil && ctx.Err() == nil {
+		c.logger.Warn("extending message visibility", "messages", len(messages), "error", err)
+	}
+}
+
+// delete deletes handled messages, retrying failures three times. A message
+// still not deleted is delivered again, which the ledger turns into a no-op.
+func (c *consumer) delete(ctx context.Context, messages []sqstypes.Message) {
+	backoff := 100 * time.Millisecond
+	for attempt := 1; len(messages) > 0; attempt++ {
+		failed, err := c.deleteBatch(ctx, messages)
+		if err == nil && len(failed) == 0 {
+			return
+		}
+		if attempt == 4 {
+			c.logger.Warn("deleting handled messages; they will be delivered again", "messages", len(failed), "error", err)
+			return
+		}
+		messages = failed
+		sleep(ctx, backoff)
+		backoff *= 4
+	}
+}
+
+// deleteBatch returns the messages SQS did not delete.
+func (c *consumer) deleteBatch(ctx context.Context, messages []sqstypes.Message) ([]sqstypes.Message, error) {
 	entries := make([]sqstypes.DeleteMessageBatchRequestEntry, len(messages))
 	for i, msg := range messages {
-		entries[i] = sqstypes.DeleteMessageBatchRequestEntry{Id: aws.String(fmt.Sprint(i)), ReceiptHandle: msg.ReceiptHandle}
+		entries[i] = sqstypes.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: msg.ReceiptHandle}
 	}
 
 	out, err := c.sqs.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(c.queueURL), Entries: entries})
-	if err == nil && len(out.Failed) > 0 {
-		err = errors.New(aws.ToString(out.Failed[0].Message))
-	}
 	if err != nil {
-		// The ledger makes a second delivery a no-op, so a failed delete
-		// costs one more receive, never a duplicate.
-		c.logger.Warn("deleting handled messages; they will be delivered again", "messages", len(messages), "error", err)
+		return messages, err
 	}
+
+	var failed []sqstypes.Message
+	for _, f := range out.Failed {
+		i, _ := strconv.Atoi(aws.ToString(f.Id))
+		failed = append(failed, messages[i])
+	}
+	if len(failed) > 0 {
+		err = fmt.Errorf("%s: %s", aws.ToString(out.Failed[0].Code), aws.ToString(out.Failed[0].Message))
+	}
+	return failed, err
 }
 
 func sleep(ctx context.Context, d time.Duration) {

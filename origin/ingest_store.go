@@ -61,8 +61,9 @@ func Provider(objectKey string) (string, error) {
 // Ingest records objects in one transaction: each goes into the ledger, and
 // then into the revision history (and, when its order key is the greatest
 // seen, the current state) or into quarantine. An object already in the
-// ledger changes nothing. Results are in the order of objects.
-func (s *Store) Ingest(ctx context.Context, objects []Object) ([]IngestResult, error) {
+// ledger changes nothing. Removed object versions are only recorded in the
+// ledger: the store keeps every update. Results are in the order of objects.
+func (s *Store) Ingest(ctx context.Context, objects []Object, removed []objectRef) ([]IngestResult, error) {
 	order := make([]int, len(objects))
 	for i := range order {
 		order[i] = i
@@ -80,7 +81,7 @@ func (s *Store) Ingest(ctx context.Context, objects []Object) ([]IngestResult, e
 			}
 			results[i] = result
 		}
-		return nil
+		return recordRemovals(ctx, tx, removed)
 	})
 	if err != nil {
 		return nil, err
@@ -141,6 +142,20 @@ func claimLedger(ctx context.Context, tx pgx.Tx, obj Object) (bool, error) {
 		return false, fmt.Errorf("claiming ledger row: %w", err)
 	}
 	return tag.RowsAffected() == 1, nil
+}
+
+func recordRemovals(ctx context.Context, tx pgx.Tx, removed []objectRef) error {
+	for _, ref := range removed {
+		_, err := tx.Exec(ctx, `
+			INSERT INTO ingest_ledger (bucket, object_key, version, outcome)
+			VALUES ($1, $2, $3, 'deleted')
+			ON CONFLICT DO NOTHING`,
+			ref.bucket, ref.key, ref.version)
+		if err != nil {
+			return fmt.Errorf("recording removal of s3://%s/%s: %w", ref.bucket, ref.key, err)
+		}
+	}
+	return nil
 }
 
 func quarantine(ctx context.Context, tx pgx.Tx, obj Object, provider, reason string) (IngestResult, error) {

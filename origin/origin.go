@@ -35,6 +35,11 @@ type Config struct {
 	// ten objects per transaction; more workers raise ingest throughput until
 	// PostgreSQL's commit rate is the limit.
 	Workers int
+	// VisibilityTimeout is how long a received message stays hidden from
+	// other receivers. The origin extends it every third of this while it
+	// works on the message, so it only bounds how soon a message comes back
+	// after the origin that received it dies.
+	VisibilityTimeout time.Duration
 	// EdgeToken, when set, must be sent by edges as "Authorization: Bearer
 	// <token>" on every /internal/ route. Health and metrics stay open.
 	EdgeToken string
@@ -49,9 +54,10 @@ type Config struct {
 // DefaultConfig returns a Config with every optional field set.
 func DefaultConfig() Config {
 	return Config{
-		Region:          "local",
-		Workers:         4,
-		ShutdownTimeout: 10 * time.Second,
+		Region:            "local",
+		Workers:           4,
+		VisibilityTimeout: 60 * time.Second,
+		ShutdownTimeout:   10 * time.Second,
 	}
 }
 
@@ -88,7 +94,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 
 	s := &Server{cfg: cfg, store: store, registry: cfg.Registry, logger: cfg.Logger}
 	m := newMetrics(cfg.Registry, cfg.Region)
-	s.consumer = &consumer{s3: clients.S3, sqs: clients.SQS, queueURL: cfg.QueueURL, store: store, metrics: m, logger: cfg.Logger}
+	s.consumer = &consumer{s3: clients.S3, sqs: clients.SQS, queueURL: cfg.QueueURL, visibility: cfg.VisibilityTimeout, store: store, metrics: m, logger: cfg.Logger}
 	s.api = &api{store: store, metrics: m, logger: cfg.Logger, ready: &s.ready}
 	return s, nil
 }

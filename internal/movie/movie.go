@@ -143,6 +143,10 @@ func (w wireRecord) validate() (Record, error) {
 		return Record{}, invalid("field \"year\" is %d, outside %d..%d", *w.Year, MinYear, MaxYear)
 	}
 
+	if err := w.checkText(); err != nil {
+		return Record{}, err
+	}
+
 	record := Record{
 		Title:           *w.Title,
 		Year:            *w.Year,
@@ -155,6 +159,27 @@ func (w wireRecord) validate() (Record, error) {
 		ThumbnailHeight: w.ThumbnailHeight,
 	}
 	return record, nil
+}
+
+// checkText rejects NUL characters, which JSON can carry as \u0000 but
+// PostgreSQL text cannot store.
+func (w wireRecord) checkText() error {
+	fields := map[string][]string{
+		"title": {*w.Title}, "cast": w.Cast, "genres": w.Genres,
+		"extract": {w.Extract}, "thumbnail": {w.Thumbnail},
+	}
+	if w.Href != nil {
+		fields["href"] = []string{*w.Href}
+	}
+
+	for name, values := range fields {
+		for _, v := range values {
+			if strings.ContainsRune(v, 0) {
+				return invalid("field %q contains a NUL character (\\u0000)", name)
+			}
+		}
+	}
+	return nil
 }
 
 func nonNil(values []string) []string {

@@ -35,6 +35,7 @@ func TestParseRejects(t *testing.T) {
 		{"missing year", `{"title":"Heat"}`, `"year" is missing`},
 		{"year out of range", `{"title":"Heat","year":3000}`, "outside"},
 		{"cast entry not a string", `{"title":"Heat","year":1995,"cast":[1]}`, `field "cast`},
+		{"NUL in a cast name", `{"title":"Heat","year":1995,"cast":["Al\u0000Pacino"]}`, "NUL character"},
 		{"two objects", `{"title":"Heat","year":1995} {}`, "more JSON"},
 		{"truncated", `{"title":"Heat","year":`, "not valid JSON"},
 		{"too large", `{"title":"` + strings.Repeat("x", MaxRecordBytes) + `","year":1995}`, "over the limit"},

@@ -68,18 +68,28 @@ type env struct {
 
 func startRegion(t *testing.T) *stack.Region {
 	t.Helper()
+	return startRegionWith(t, func(*stack.RegionConfig) {})
+}
+
+// startRegionWith starts a region on a fresh database after letting adjust
+// change its configuration.
+func startRegionWith(t *testing.T, adjust func(*stack.RegionConfig)) *stack.Region {
+	t.Helper()
 	edgeConfig := edge.DefaultConfig()
 	edgeConfig.DrainDelay = 0
 	edgeConfig.KeyRefresh = 200 * time.Millisecond
 
-	region, err := stack.StartRegion(context.Background(), stack.RegionConfig{
+	cfg := stack.RegionConfig{
 		Name:        "test",
 		DatabaseURL: postgres.SharedDatabase(t),
 		Bucket:      "movie-updates",
 		Queue:       "movie-updates",
 		EdgePorts:   []int{0, 0},
 		Edge:        edgeConfig,
-	})
+	}
+	adjust(&cfg)
+
+	region, err := stack.StartRegion(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("starting region: %v", err)
 	}

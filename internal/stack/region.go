@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -48,23 +49,31 @@ type RegionConfig struct {
 	Edge edge.Config
 	// OriginWorkers is the number of queue receivers of the origin.
 	OriginWorkers int
-	Logger        *slog.Logger
+	// VisibilityTimeout is the queue's and the origin's visibility timeout;
+	// 0 means 60 s.
+	VisibilityTimeout time.Duration
+	// MaxReceiveCount is how many receives a message gets before it moves
+	// to the dead-letter queue; 0 means 5.
+	MaxReceiveCount int
+	Logger          *slog.Logger
 }
 
 // Region is a running region. Close stops it.
 type Region struct {
-	Name      string
-	Bucket    string
-	QueueURL  string
-	S3URL     string
-	SQSURL    string
-	OriginURL string
-	EdgeURLs  []string
-	AWS       awsclient.Config
-	Clients   awsclient.Clients
-	Origin    *origin.Server
-	S3        *localaws.S3
-	SQS       *localaws.SQS
+	Name     string
+	Bucket   string
+	QueueURL string
+	// DeadLetterQueue is the name of the queue's dead-letter queue.
+	DeadLetterQueue string
+	S3URL           string
+	SQSURL          string
+	OriginURL       string
+	EdgeURLs        []string
+	AWS             awsclient.Config
+	Clients         awsclient.Clients
+	Origin          *origin.Server
+	S3              *localaws.S3
+	SQS             *localaws.SQS
 
 	cluster *postgres.Cluster
 	cancel  context.CancelFunc
@@ -79,6 +88,12 @@ type Region struct {
 func StartRegion(ctx context.Context, cfg RegionConfig) (*Region, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.VisibilityTimeout == 0 {
+		cfg.VisibilityTimeout = 60 * time.Second
+	}
+	if cfg.MaxReceiveCount == 0 {
+		cfg.MaxReceiveCount = 5
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	r := &Region{Name: cfg.Name, Bucket: cfg.Bucket, cancel: cancel, errs: make(chan error, 16), logger: cfg.Logger}
@@ -191,12 +206,13 @@ func (r *Region) createBucketAndQueue(cfg RegionConfig) error {
 		return fmt.Errorf("creating bucket %s: %w", cfg.Bucket, err)
 	}
 
-	deadLetter := cfg.Queue + "-dead-letter"
-	if err := r.SQS.CreateQueue(deadLetter, nil); err != nil {
-		return fmt.Errorf("creating queue %s: %w", deadLetter, err)
+	r.DeadLetterQueue = cfg.Queue + "-dead-letter"
+	if err := r.SQS.CreateQueue(r.DeadLetterQueue, nil); err != nil {
+		return fmt.Errorf("creating queue %s: %w", r.DeadLetterQueue, err)
 	}
-	redrive := fmt.Sprintf(`{"deadLetterTargetArn":"arn:aws:sqs:%s:000000000000:%s","maxReceiveCount":5}`, cfg.Name, deadLetter)
-	if err := r.SQS.CreateQueue(cfg.Queue, map[string]string{"VisibilityTimeout": "60", "RedrivePolicy": redrive}); err != nil {
+	redrive := fmt.Sprintf(`{"deadLetterTargetArn":"arn:aws:sqs:%s:000000000000:%s","maxReceiveCount":%d}`, cfg.Name, r.DeadLetterQueue, cfg.MaxReceiveCount)
+	visibility := strconv.Itoa(int(cfg.VisibilityTimeout / time.Second))
+	if err := r.SQS.CreateQueue(cfg.Queue, map[string]string{"VisibilityTimeout": visibility, "RedrivePolicy": redrive}); err != nil {
 		return fmt.Errorf("creating queue %s: %w", cfg.Queue, err)
 	}
 
@@ -211,6 +227,7 @@ func (r *Region) startOrigin(ctx context.Context, cfg RegionConfig) error {
 	originConfig.QueueURL = r.QueueURL
 	originConfig.AWS = r.AWS
 	originConfig.Logger = cfg.Logger.With("component", "origin")
+	originConfig.VisibilityTimeout = cfg.VisibilityTimeout
 	if cfg.OriginWorkers > 0 {
 		originConfig.Workers = cfg.OriginWorkers
 	}
