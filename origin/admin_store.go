@@ -122,3 +122,25 @@ func (s *Store) Ledger(ctx context.Context, afterKey string, limit int) ([]Ledge
 	}
 	return entries, nil
 }
+
+// Digest is a fingerprint of the current state: the SHA-256 over every
+// movie's id and the content hash of its current revision, in id order. Two
+// regions, or a region before and after a rebuild, hold the same state
+// exactly when their digests are equal.
+type Digest struct {
+	Movies int64  `json:"movies"`
+	SHA256 string `json:"sha256"`
+}
+
+// Digest computes the digest of the current state.
+func (s *Store) Digest(ctx context.Context) (Digest, error) {
+	var d Digest
+	err := s.pool.QueryRow(ctx, `
+		SELECT count(*),
+		       encode(sha256(convert_to(coalesce(string_agg(id || ':' || encode(content_hash, 'hex'), ',' ORDER BY id), ''), 'UTF8')), 'hex')
+		FROM movies`).Scan(&d.Movies, &d.SHA256)
+	if err != nil {
+		return Digest{}, fmt.Errorf("computing digest: %w", err)
+	}
+	return d, nil
+}

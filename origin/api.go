@@ -27,6 +27,7 @@ const (
 	RouteGenres = "/internal/v1/genres"
 	RouteKeys   = "/internal/v1/keys"
 	RouteStats  = "/internal/v1/stats"
+	RouteDigest = "/internal/v1/digest"
 )
 
 // requestTimeout bounds the database work of one request.
@@ -46,6 +47,7 @@ func (a *api) routes(gatherer prometheus.Gatherer) http.Handler {
 	mux.Handle("GET "+RouteGenres, a.instrument("genres", a.listGenres))
 	mux.Handle("GET "+RouteKeys, a.instrument("keys", a.listKeys))
 	mux.Handle("GET "+RouteStats, a.instrument("stats", a.stats))
+	mux.Handle("GET "+RouteDigest, a.instrument("digest", a.digest))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 	mux.HandleFunc("GET /readyz", a.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
@@ -176,6 +178,14 @@ func (a *api) stats(ctx context.Context, _ *http.Request) ([]byte, error) {
 		return nil, err
 	}
 	return json.Marshal(stats)
+}
+
+func (a *api) digest(ctx context.Context, _ *http.Request) ([]byte, error) {
+	digest, err := a.store.Digest(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(digest)
 }
 
 func (a *api) readyz(w http.ResponseWriter, r *http.Request) {

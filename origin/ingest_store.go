@@ -265,3 +265,56 @@ func recordChange(ctx context.Context, tx pgx.Tx, movieID string, revisionID int
 	}
 	return seq, nil
 }
+
+// missingFromLedger returns the refs the ledger has no entry for.
+func (s *Store) missingFromLedger(ctx context.Context, bucket string, refs []objectRef) ([]objectRef, error) {
+	keys := make([]string, len(refs))
+	versions := make([]string, len(refs))
+	for i, ref := range refs {
+		keys[i], versions[i] = ref.key, ref.version
+	}
+
+	rows, err := s.pool.Query(ctx, `
+		SELECT t.key, t.version FROM unnest($2::text[], $3::text[]) AS t(key, version)
+		WHERE NOT EXISTS (
+			SELECT 1 FROM ingest_ledger l
+			WHERE l.bucket = $1 AND l.object_key = t.key AND l.version = t.version)`,
+		bucket, keys, versions)
+	if err != nil {
+		return nil, fmt.Errorf("checking ledger: %w", err)
+	}
+
+	missing, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (objectRef, error) {
+		ref := objectRef{bucket: bucket}
+		return ref, row.Scan(&ref.key, &ref.version)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("checking ledger: %w", err)
+	}
+	return missing, nil
+}
+
+func (s *Store) reconcileProgress(ctx context.Context, bucket string) (listPosition, error) {
+	var position listPosition
+	err := s.pool.QueryRow(ctx, `SELECT after_key, after_version FROM reconcile_progress WHERE bucket = $1`, bucket).
+		Scan(&position.Key, &position.Version)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return position, nil
+	}
+	if err != nil {
+		return position, fmt.Errorf("reading reconciliation progress: %w", err)
+	}
+	return position, nil
+}
+
+func (s *Store) saveReconcileProgress(ctx context.Context, bucket string, position listPosition) error {
+	_, err := s.pool.Exec(ctx, `
+		INSERT INTO reconcile_progress (bucket, after_key, after_version) VALUES ($1, $2, $3)
+		ON CONFLICT (bucket) DO UPDATE SET
+			after_key = EXCLUDED.after_key, after_version = EXCLUDED.after_version, updated_at = now()`,
+		bucket, position.Key, position.Version)
+	if err != nil {
+		return fmt.Errorf("saving reconciliation progress: %w", err)
+	}
+	return nil
+}

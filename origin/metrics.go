@@ -6,6 +6,7 @@ import "github.com/prometheus/client_golang/prometheus"
 type metrics struct {
 	ingested         *prometheus.CounterVec
 	rejectedMessages prometheus.Counter
+	reconciled       prometheus.Counter
 	commitSeconds    prometheus.Histogram
 	requests         *prometheus.CounterVec
 	requestSeconds   *prometheus.HistogramVec
@@ -20,6 +21,9 @@ func newMetrics(registry prometheus.Registerer, region string) *metrics {
 		rejectedMessages: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "origin_rejected_messages_total", Help: "Queue messages that were not S3 event notifications.", ConstLabels: labels,
 		}),
+		reconciled: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "origin_reconciled_objects_total", Help: "Objects found by listing the bucket that no notification had delivered.", ConstLabels: labels,
+		}),
 		commitSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "origin_ingest_commit_seconds", Help: "Time to commit one batch of ingested objects.", ConstLabels: labels,
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
@@ -32,6 +36,6 @@ func newMetrics(registry prometheus.Registerer, region string) *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
 		}, []string{"route"}),
 	}
-	registry.MustRegister(m.ingested, m.rejectedMessages, m.commitSeconds, m.requests, m.requestSeconds)
+	registry.MustRegister(m.ingested, m.rejectedMessages, m.reconciled, m.commitSeconds, m.requests, m.requestSeconds)
 	return m
 }

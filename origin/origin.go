@@ -29,6 +29,15 @@ type Config struct {
 	DatabaseURL string
 	// QueueURL is the SQS queue that receives the bucket's event notifications.
 	QueueURL string
+	// Bucket is the region's update bucket, listed by the reconciler. Empty
+	// turns reconciliation off.
+	Bucket string
+	// ReconcileInterval is the time between two listings of the bucket: the
+	// longest an update whose notification was lost waits to be stored.
+	ReconcileInterval time.Duration
+	// ReconcileGrace leaves objects younger than this to their
+	// notifications, so the reconciler does not race the queue.
+	ReconcileGrace time.Duration
 	// AWS selects the S3 and SQS endpoints and credentials.
 	AWS awsclient.Config
 	// Workers is the number of concurrent queue receivers. Each commits up to
@@ -57,19 +66,22 @@ func DefaultConfig() Config {
 		Region:            "local",
 		Workers:           4,
 		VisibilityTimeout: 60 * time.Second,
+		ReconcileInterval: 5 * time.Minute,
+		ReconcileGrace:    2 * time.Minute,
 		ShutdownTimeout:   10 * time.Second,
 	}
 }
 
 // Server is a running origin: its store, queue consumer and HTTP API.
 type Server struct {
-	cfg      Config
-	store    *Store
-	consumer *consumer
-	api      *api
-	registry *prometheus.Registry
-	logger   *slog.Logger
-	ready    atomic.Bool
+	cfg        Config
+	store      *Store
+	consumer   *consumer
+	reconciler *reconciler
+	api        *api
+	registry   *prometheus.Registry
+	logger     *slog.Logger
+	ready      atomic.Bool
 }
 
 // New connects to PostgreSQL (applying migrations) and to AWS, and returns an
@@ -95,6 +107,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, store: store, registry: cfg.Registry, logger: cfg.Logger}
 	m := newMetrics(cfg.Registry, cfg.Region)
 	s.consumer = &consumer{s3: clients.S3, sqs: clients.SQS, queueURL: cfg.QueueURL, visibility: cfg.VisibilityTimeout, store: store, metrics: m, logger: cfg.Logger}
+	s.reconciler = &reconciler{s3: clients.S3, bucket: cfg.Bucket, store: store, metrics: m, logger: cfg.Logger, grace: cfg.ReconcileGrace, now: time.Now}
 	s.api = &api{store: store, metrics: m, logger: cfg.Logger, ready: &s.ready}
 	return s, nil
 }
@@ -114,6 +127,9 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	var wg sync.WaitGroup
 	if s.cfg.QueueURL != "" {
 		wg.Go(func() { s.consumer.run(ctx, s.cfg.Workers) })
+	}
+	if s.cfg.Bucket != "" {
+		wg.Go(func() { s.reconciler.run(ctx, s.cfg.ReconcileInterval) })
 	}
 	s.ready.Store(true)
 	s.logger.Info("origin started", "region", s.cfg.Region, "address", ln.Addr().String(), "queue", s.cfg.QueueURL, "workers", s.cfg.Workers)
@@ -158,4 +174,26 @@ func (s *Server) authorize(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// Rebuild ingests every object version of the bucket that the database
+// lacks, in one pass with no grace period. On an empty database it rebuilds
+// the region's state from its bucket; replaying the bucket yields the same
+// state whatever order the objects are read in.
+func Rebuild(ctx context.Context, cfg Config) (ReconcileResult, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	store, err := OpenStore(ctx, cfg.DatabaseURL, cfg.Logger)
+	if err != nil {
+		return ReconcileResult{}, err
+	}
+	defer store.Close()
+
+	clients, err := awsclient.New(ctx, cfg.AWS)
+	if err != nil {
+		return ReconcileResult{}, err
+	}
+	r := &reconciler{s3: clients.S3, bucket: cfg.Bucket, store: store, metrics: newMetrics(prometheus.NewRegistry(), cfg.Region), logger: cfg.Logger, now: time.Now}
+	return r.pass(ctx)
 }

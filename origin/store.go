@@ -28,8 +28,11 @@ type Store struct {
 
 // OpenStore connects to PostgreSQL and applies any pending schema migrations.
 // Origins starting together take turns through an advisory lock, so each
-// migration runs once.
+// migration runs once. A nil logger discards the migration log.
 func OpenStore(ctx context.Context, dsn string, logger *slog.Logger) (*Store, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
 	config, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("parsing database address: %w", err)
@@ -115,4 +118,24 @@ func isRetryable(err error) bool {
 		return false
 	}
 	return pgErr.Code == "40001" || pgErr.Code == "40P01"
+}
+
+// withTryLock runs fn while holding a PostgreSQL advisory lock named name,
+// and reports false without running it when another session holds the lock.
+func (s *Store) withTryLock(ctx context.Context, name string, fn func() error) (bool, error) {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return false, fmt.Errorf("acquiring connection for lock %q: %w", name, err)
+	}
+	defer conn.Release()
+
+	var locked bool
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(hashtextextended($1, 0))`, name).Scan(&locked); err != nil {
+		return false, fmt.Errorf("taking lock %q: %w", name, err)
+	}
+	if !locked {
+		return false, nil
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(hashtextextended($1, 0))`, name)
+	return true, fn()
 }

@@ -52,6 +52,9 @@ type RegionConfig struct {
 	// VisibilityTimeout is the queue's and the origin's visibility timeout;
 	// 0 means 60 s.
 	VisibilityTimeout time.Duration
+	// ReconcileInterval is the time between the origin's listings of the
+	// bucket; 0 means the origin's default.
+	ReconcileInterval time.Duration
 	// MaxReceiveCount is how many receives a message gets before it moves
 	// to the dead-letter queue; 0 means 5.
 	MaxReceiveCount int
@@ -228,6 +231,11 @@ func (r *Region) startOrigin(ctx context.Context, cfg RegionConfig) error {
 	originConfig.AWS = r.AWS
 	originConfig.Logger = cfg.Logger.With("component", "origin")
 	originConfig.VisibilityTimeout = cfg.VisibilityTimeout
+	originConfig.Bucket = cfg.Bucket
+	if cfg.ReconcileInterval > 0 {
+		originConfig.ReconcileInterval = cfg.ReconcileInterval
+		originConfig.ReconcileGrace = 0
+	}
 	if cfg.OriginWorkers > 0 {
 		originConfig.Workers = cfg.OriginWorkers
 	}
