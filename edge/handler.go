@@ -26,9 +26,10 @@ const (
 
 // Cache key prefixes, one per kind of answer.
 const (
-	cacheSearch = "s:"
-	cacheMovie  = "m:"
-	cacheGenres = "g:"
+	cacheSearch    = "s:"
+	cacheMovie     = "m:"
+	cacheGenres    = "g:"
+	cacheRevisions = "r:"
 )
 
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
@@ -65,25 +66,62 @@ func (s *Server) route(ctx *fasthttp.RequestCtx, requestID string) (route, clien
 		return "other", ""
 	}
 
+	name, id := matchRoute(path)
+	if name == "" {
+		s.writeError(ctx, http.StatusNotFound, apierror.Detail{Code: apierror.CodeNotFound, Message: "no such route; see /v1/movies, /v1/movies/{id}, /v1/movies/{id}/revisions and /v1/genres", RequestID: requestID})
+		return "other", ""
+	}
+
 	key, ok := s.authenticate(ctx, requestID)
 	if !ok {
 		return "unauthorized", ""
 	}
-
-	switch {
-	case path == routeMovies:
-		s.searchMovies(ctx, requestID)
-		return "movies", key.ID
-	case strings.HasPrefix(path, routeMovies+"/"):
-		s.getMovie(ctx, strings.TrimPrefix(path, routeMovies+"/"), requestID)
-		return "movie", key.ID
-	case path == routeGenres:
-		s.serveCached(ctx, cacheGenres, "/internal/v1/genres", requestID)
-		return "genres", key.ID
+	if !s.allowed(ctx, key, routeScopes[name], requestID) {
+		return name, key.ID
 	}
 
-	s.writeError(ctx, http.StatusNotFound, apierror.Detail{Code: apierror.CodeNotFound, Message: "no such route; see /v1/movies, /v1/movies/{id} and /v1/genres", RequestID: requestID})
-	return "other", key.ID
+	switch name {
+	case "movies":
+		s.searchMovies(ctx, requestID)
+	case "movie":
+		s.getMovie(ctx, id, requestID)
+	case "revisions":
+		s.getRevisions(ctx, id, requestID)
+	case "genres":
+		s.serveCached(ctx, cacheGenres, "/internal/v1/genres", requestID)
+	}
+	return name, key.ID
+}
+
+// routeScopes is the scope each public route needs.
+var routeScopes = map[string]string{
+	"movies":    apikey.ScopeQuery,
+	"movie":     apikey.ScopeQuery,
+	"genres":    apikey.ScopeQuery,
+	"revisions": apikey.ScopeAudit,
+}
+
+// matchRoute returns the name of the public route of path and the movie id
+// it names, or "" when no route matches.
+func matchRoute(path string) (name, id string) {
+	switch path {
+	case routeMovies:
+		return "movies", ""
+	case routeGenres:
+		return "genres", ""
+	}
+
+	rest, ok := strings.CutPrefix(path, routeMovies+"/")
+	if !ok || rest == "" {
+		return "", ""
+	}
+	if id, ok := strings.CutSuffix(rest, "/revisions"); ok && !strings.Contains(id, "/") {
+		return "revisions", id
+	}
+	if strings.Contains(rest, "/") {
+		return "", ""
+	}
+	return "movie", rest
 }
 
 func (s *Server) authenticate(ctx *fasthttp.RequestCtx, requestID string) (apikey.Key, bool) {
@@ -98,11 +136,16 @@ func (s *Server) authenticate(ctx *fasthttp.RequestCtx, requestID string) (apike
 		s.writeError(ctx, http.StatusUnauthorized, apierror.Detail{Code: apierror.CodeUnauthorized, Message: "unknown or revoked API key", RequestID: requestID})
 		return apikey.Key{}, false
 	}
-	if !key.Has(apikey.ScopeQuery) {
-		s.writeError(ctx, http.StatusForbidden, apierror.Detail{Code: apierror.CodeForbidden, Message: "this API key lacks the query scope", RequestID: requestID})
-		return apikey.Key{}, false
-	}
 	return key, true
+}
+
+// allowed checks that key holds scope, answering 403 when it does not.
+func (s *Server) allowed(ctx *fasthttp.RequestCtx, key apikey.Key, scope, requestID string) bool {
+	if key.Has(scope) {
+		return true
+	}
+	s.writeError(ctx, http.StatusForbidden, apierror.Detail{Code: apierror.CodeForbidden, Message: "this API key lacks the " + scope + " scope", RequestID: requestID})
+	return false
 }
 
 func (s *Server) searchMovies(ctx *fasthttp.RequestCtx, requestID string) {
@@ -121,6 +164,14 @@ func (s *Server) searchMovies(ctx *fasthttp.RequestCtx, requestID string) {
 
 	canonical := q.Encode()
 	s.serveCached(ctx, cacheSearch+canonical, "/internal/v1/movies?"+canonical, requestID)
+}
+
+func (s *Server) getRevisions(ctx *fasthttp.RequestCtx, id, requestID string) {
+	if !movie.ValidID(id) {
+		s.writeError(ctx, http.StatusNotFound, apierror.Detail{Code: apierror.CodeNotFound, Message: "no movie has id " + strconv.Quote(id), RequestID: requestID})
+		return
+	}
+	s.serveCached(ctx, cacheRevisions+id, "/internal/v1/movies/"+id+"/revisions", requestID)
 }
 
 func (s *Server) getMovie(ctx *fasthttp.RequestCtx, id, requestID string) {

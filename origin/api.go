@@ -44,6 +44,7 @@ func (a *api) routes(gatherer prometheus.Gatherer) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET "+RouteMovies, a.instrument("movies", a.searchMovies))
 	mux.Handle("GET "+RouteMovies+"/{id}", a.instrument("movie", a.getMovie))
+	mux.Handle("GET "+RouteMovies+"/{id}/revisions", a.instrument("revisions", a.getRevisions))
 	mux.Handle("GET "+RouteGenres, a.instrument("genres", a.listGenres))
 	mux.Handle("GET "+RouteKeys, a.instrument("keys", a.listKeys))
 	mux.Handle("GET "+RouteStats, a.instrument("stats", a.stats))
@@ -154,6 +155,19 @@ func (a *api) getMovie(ctx context.Context, r *http.Request) ([]byte, error) {
 		return nil, fmt.Errorf("no movie has id %q: %w", id, ErrNotFound)
 	}
 	return []byte(document), err
+}
+
+func (a *api) getRevisions(ctx context.Context, r *http.Request) ([]byte, error) {
+	id := r.PathValue("id")
+	if !movie.ValidID(id) {
+		return nil, fmt.Errorf("no movie has id %q: %w", id, ErrNotFound)
+	}
+
+	trail, err := a.store.Revisions(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(trail)
 }
 
 func (a *api) listGenres(ctx context.Context, _ *http.Request) ([]byte, error) {

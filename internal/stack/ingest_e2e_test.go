@@ -3,12 +3,15 @@ package stack_test
 import (
 	"context"
 	"encoding/json"
+	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	gocmp "github.com/google/go-cmp/cmp"
 
 	"moviequery/internal/s3event"
 	"moviequery/internal/stack"
@@ -73,6 +76,54 @@ func TestIngestOrderAndQuarantine(t *testing.T) {
 
 	checkQuarantineReasons(t, region)
 	checkReplayIsNoop(t, region, s)
+	checkAuditTrail(t, region)
+}
+
+type auditTrail struct {
+	MovieID   string `json:"movie_id"`
+	Revisions []struct {
+		Provider  string `json:"provider"`
+		ObjectKey string `json:"object_key"`
+		Current   bool   `json:"current"`
+		Changes   []struct {
+			Field   string   `json:"field"`
+			Added   []string `json:"added"`
+			Removed []string `json:"removed"`
+		} `json:"changes"`
+	} `json:"revisions"`
+}
+
+// checkAuditTrail reads the revisions of the movie built by
+// TestIngestOrderAndQuarantine through an edge.
+func checkAuditTrail(t *testing.T, region *stack.Region) {
+	t.Helper()
+	var page moviePage
+	getJSON(t, region.OriginURL+"/internal/v1/movies?title=heat", "", &page)
+	target := region.EdgeURLs[0] + "/v1/movies/" + page.Movies[0].ID + "/revisions"
+
+	if status := getStatus(t, target, createKey(t, region, "query")); status != http.StatusForbidden {
+		t.Errorf("revisions with a query-only key: got status %d, want 403", status)
+	}
+
+	var trail auditTrail
+	getJSON(t, target, createKey(t, region, "audit"), &trail)
+	var keys []string
+	for _, r := range trail.Revisions {
+		keys = append(keys, r.Provider+" "+r.ObjectKey)
+	}
+	want := []string{"beta providers/beta/heat.json", "alpha providers/alpha/heat.json", "beta providers/beta/heat-recut.json"}
+	if diff := gocmp.Diff(want, keys); diff != "" {
+		t.Fatalf("revisions in order (-want +got):\n%s", diff)
+	}
+
+	second := trail.Revisions[1]
+	if len(second.Changes) != 1 || second.Changes[0].Field != "cast" ||
+		!slices.Equal(second.Changes[0].Added, []string{"Al Pacino"}) || !slices.Equal(second.Changes[0].Removed, []string{"Robert De Niro"}) {
+		t.Errorf("changes of the second revision: got %+v, want cast +Al Pacino -Robert De Niro", second.Changes)
+	}
+	if !trail.Revisions[2].Current || trail.Revisions[0].Current {
+		t.Errorf("current flags: got %v %v %v, want only the last", trail.Revisions[0].Current, trail.Revisions[1].Current, trail.Revisions[2].Current)
+	}
 }
 
 func checkQuarantineReasons(t *testing.T, region *stack.Region) {
