@@ -144,3 +144,16 @@ func (s *Store) Digest(ctx context.Context) (Digest, error) {
 	}
 	return d, nil
 }
+
+// RevokeKey revokes an API key. Edges stop accepting it at their next key
+// refresh.
+func (s *Store) RevokeKey(ctx context.Context, id string) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL`, id)
+	if err != nil {
+		return fmt.Errorf("revoking key %s: %w", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("no active key has id %q: %w", id, ErrNotFound)
+	}
+	return nil
+}

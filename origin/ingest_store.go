@@ -318,3 +318,47 @@ func (s *Store) saveReconcileProgress(ctx context.Context, bucket string, positi
 	}
 	return nil
 }
+
+// Quarantined returns one quarantined object with its stored bytes, or
+// ErrNotFound.
+func (s *Store) Quarantined(ctx context.Context, id int64) (QuarantinedObject, []byte, error) {
+	var q QuarantinedObject
+	var raw []byte
+	err := s.pool.QueryRow(ctx, `
+		SELECT id, provider, bucket, object_key, version, reason, received_at, raw
+		FROM quarantine WHERE id = $1`, id).
+		Scan(&q.ID, &q.Provider, &q.Bucket, &q.Key, &q.Version, &q.Reason, &q.ReceivedAt, &raw)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return q, nil, fmt.Errorf("no quarantined object has id %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return q, nil, fmt.Errorf("reading quarantined object %d: %w", id, err)
+	}
+	return q, raw, nil
+}
+
+// Redrive validates a quarantined object again, as obj, in one transaction:
+// its quarantine and ledger entries are removed and it is ingested anew. An
+// object that is still invalid goes back to quarantine with the current
+// reason.
+func (s *Store) Redrive(ctx context.Context, id int64, obj Object) (IngestResult, error) {
+	var result IngestResult
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM quarantine WHERE id = $1`, id)
+		if err != nil {
+			return fmt.Errorf("removing quarantined object %d: %w", id, err)
+		}
+		if tag.RowsAffected() == 0 {
+			return fmt.Errorf("no quarantined object has id %d: %w", id, ErrNotFound)
+		}
+
+		_, err = tx.Exec(ctx, `DELETE FROM ingest_ledger WHERE bucket = $1 AND object_key = $2 AND version = $3`, obj.Bucket, obj.Key, obj.Version)
+		if err != nil {
+			return fmt.Errorf("removing ledger entry of quarantined object %d: %w", id, err)
+		}
+
+		result, err = ingestOne(ctx, tx, obj)
+		return err
+	})
+	return result, err
+}

@@ -1,5 +1,5 @@
-// Command origin runs a region's origin, or with "create-key" creates an API
-// key in the region's database and prints its secret once.
+// Command origin runs a region's origin. Administration (keys, quarantine,
+// rebuild) is in the movieadmin command.
 package main
 
 import (
@@ -10,7 +10,6 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"moviequery/internal/envflag"
@@ -18,9 +17,6 @@ import (
 )
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "create-key" {
-		exit(createKey(os.Args[2:]))
-	}
 	exit(serve(os.Args[1:]))
 }
 
@@ -33,6 +29,8 @@ func serve(args []string) error {
 	fs.StringVar(&cfg.QueueURL, "queue-url", "", "SQS queue of the bucket's event notifications")
 	fs.StringVar(&cfg.AWS.S3Endpoint, "s3-endpoint", "", "S3-compatible endpoint; empty uses AWS")
 	fs.StringVar(&cfg.AWS.SQSEndpoint, "sqs-endpoint", "", "SQS-compatible endpoint; empty uses AWS")
+	fs.StringVar(&cfg.Bucket, "bucket", "", "update bucket to reconcile against the ledger; empty turns reconciliation off")
+	fs.DurationVar(&cfg.ReconcileInterval, "reconcile-interval", cfg.ReconcileInterval, "time between two listings of the bucket")
 	fs.IntVar(&cfg.Workers, "workers", cfg.Workers, "concurrent queue receivers")
 	fs.StringVar(&cfg.EdgeToken, "edge-token", "", "bearer token edges must send (set it through ORIGIN_EDGE_TOKEN)")
 	if err := envflag.Parse(fs, "ORIGIN", args); err != nil {
@@ -53,33 +51,6 @@ func serve(args []string) error {
 		return err
 	}
 	return server.Run(ctx, ln)
-}
-
-func createKey(args []string) error {
-	fs := flag.NewFlagSet("origin create-key", flag.ExitOnError)
-	databaseURL := fs.String("database-url", "", "PostgreSQL connection string")
-	name := fs.String("name", "", "who the key is for, e.g. a client's name")
-	scopes := fs.String("scopes", "query", "comma-separated scopes: query, audit, admin")
-	if err := envflag.Parse(fs, "ORIGIN", args); err != nil {
-		return err
-	}
-	if *name == "" {
-		return fmt.Errorf("-name is required: say who the key is for")
-	}
-
-	ctx := context.Background()
-	store, err := origin.OpenStore(ctx, *databaseURL, slog.New(slog.DiscardHandler))
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-
-	key, secret, err := store.CreateKey(ctx, *name, strings.Split(*scopes, ","))
-	if err != nil {
-		return err
-	}
-	fmt.Printf("created key %s for %q with scopes %s\nsecret (shown once, store it now): %s\n", key.ID, key.Name, strings.Join(key.Scopes, ","), secret)
-	return nil
 }
 
 func exit(err error) {

@@ -72,11 +72,13 @@ type Region struct {
 	SQSURL          string
 	OriginURL       string
 	EdgeURLs        []string
-	AWS             awsclient.Config
-	Clients         awsclient.Clients
-	Origin          *origin.Server
-	S3              *localaws.S3
-	SQS             *localaws.SQS
+	// DatabaseURL is the connection string of the region's database.
+	DatabaseURL string
+	AWS         awsclient.Config
+	Clients     awsclient.Clients
+	Origin      *origin.Server
+	S3          *localaws.S3
+	SQS         *localaws.SQS
 
 	cluster *postgres.Cluster
 	cancel  context.CancelFunc
@@ -226,7 +228,8 @@ func (r *Region) createBucketAndQueue(cfg RegionConfig) error {
 func (r *Region) startOrigin(ctx context.Context, cfg RegionConfig) error {
 	originConfig := origin.DefaultConfig()
 	originConfig.Region = cfg.Name
-	originConfig.DatabaseURL = r.databaseURL(cfg)
+	r.DatabaseURL = r.databaseURL(cfg)
+	originConfig.DatabaseURL = r.DatabaseURL
 	originConfig.QueueURL = r.QueueURL
 	originConfig.AWS = r.AWS
 	originConfig.Logger = cfg.Logger.With("component", "origin")

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"moviequery/origin"
+)
+
+func createKey(f *flags) error {
+	if f.name == "" {
+		return fmt.Errorf("-name is required: say who the key is for")
+	}
+	store, err := f.store()
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	key, secret, err := store.CreateKey(context.Background(), f.name, strings.Split(f.scopes, ","))
+	if err != nil {
+		return err
+	}
+	fmt.Printf("created key %s for %q with scopes %s\nsecret (shown once, store it now): %s\n", key.ID, key.Name, strings.Join(key.Scopes, ","), secret)
+	return nil
+}
+
+func listKeys(f *flags) error {
+	store, err := f.store()
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	keys, err := store.ActiveKeys(context.Background())
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		fmt.Printf("%s\t%s\t%s\n", k.ID, k.Name, strings.Join(k.Scopes, ","))
+	}
+	return nil
+}
+
+func revokeKey(f *flags) error {
+	if f.id == "" {
+		return fmt.Errorf("-id is required: the key id shown by the keys command")
+	}
+	store, err := f.store()
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	if err := store.RevokeKey(context.Background(), f.id); err != nil {
+		return err
+	}
+	fmt.Printf("revoked key %s; edges stop accepting it at their next key refresh\n", f.id)
+	return nil
+}
+
+func listQuarantine(f *flags) error {
+	store, err := f.store()
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	for after := int64(0); ; {
+		page, err := store.Quarantine(context.Background(), after, 1000)
+		if err != nil || len(page) == 0 {
+			return err
+		}
+		for _, q := range page {
+			fmt.Printf("%d\ts3://%s/%s\t%s\t%s\n", q.ID, q.Bucket, q.Key, q.Version, q.Reason)
+		}
+		after = page[len(page)-1].ID
+	}
+}
+
+func redrive(f *flags) error {
+	ids, err := parseID(f.id)
+	if err != nil {
+		return err
+	}
+
+	results, err := origin.RedriveQuarantine(context.Background(), f.cfg, ids)
+	for _, r := range results {
+		fmt.Printf("%d\t%s\t%s\t%s\n", r.QuarantineID, r.Key, r.Outcome, r.Reason)
+	}
+	return err
+}
+
+func digest(f *flags) error {
+	store, err := f.store()
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	d, err := store.Digest(context.Background())
+	if err != nil {
+		return err
+	}
+	return printJSON(d)
+}
+
+func rebuild(f *flags) error {
+	if f.cfg.Bucket == "" {
+		return fmt.Errorf("-bucket is required")
+	}
+	result, err := origin.Rebuild(context.Background(), f.cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("listed %d object versions, ingested %d the database lacked\n", result.Listed, result.Ingested)
+	return digest(f)
+}
