@@ -1,8 +1,10 @@
 package stack_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -19,13 +21,22 @@ import (
 
 func putObject(t *testing.T, region *stack.Region, key, body string, firstWritten time.Time) {
 	t.Helper()
-	input := &s3.PutObjectInput{Bucket: aws.String(region.Bucket), Key: aws.String(key), Body: strings.NewReader(body)}
+	if err := putWithWrittenAt(region, key, []byte(body), firstWritten); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// putWithWrittenAt writes an object carrying its first-written time, unless
+// firstWritten is zero.
+func putWithWrittenAt(region *stack.Region, key string, body []byte, firstWritten time.Time) error {
+	input := &s3.PutObjectInput{Bucket: aws.String(region.Bucket), Key: aws.String(key), Body: bytes.NewReader(body)}
 	if !firstWritten.IsZero() {
 		input.Metadata = map[string]string{"first-written": firstWritten.Format(time.RFC3339Nano)}
 	}
 	if _, err := region.Clients.S3.PutObject(context.Background(), input); err != nil {
-		t.Fatalf("putting %s: %v", key, err)
+		return fmt.Errorf("putting %s: %w", key, err)
 	}
+	return nil
 }
 
 func currentCast(t *testing.T, region *stack.Region, title string, year int) []string {

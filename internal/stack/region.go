@@ -47,6 +47,9 @@ type RegionConfig struct {
 	EdgePorts                   []int
 	// Edge is the template for every edge; OriginURL is filled in.
 	Edge edge.Config
+	// ExternalOrigin leaves out the in-process origin and the edges, for
+	// tests that run the origin as a separate process.
+	ExternalOrigin bool
 	// OriginWorkers is the number of queue receivers of the origin.
 	OriginWorkers int
 	// VisibilityTimeout is the queue's and the origin's visibility timeout;
@@ -226,9 +229,13 @@ func (r *Region) createBucketAndQueue(cfg RegionConfig) error {
 }
 
 func (r *Region) startOrigin(ctx context.Context, cfg RegionConfig) error {
+	r.DatabaseURL = r.databaseURL(cfg)
+	if cfg.ExternalOrigin {
+		return nil
+	}
+
 	originConfig := origin.DefaultConfig()
 	originConfig.Region = cfg.Name
-	r.DatabaseURL = r.databaseURL(cfg)
 	originConfig.DatabaseURL = r.DatabaseURL
 	originConfig.QueueURL = r.QueueURL
 	originConfig.AWS = r.AWS
@@ -260,6 +267,9 @@ func (r *Region) startOrigin(ctx context.Context, cfg RegionConfig) error {
 }
 
 func (r *Region) startEdges(ctx context.Context, cfg RegionConfig) error {
+	if cfg.ExternalOrigin {
+		return nil
+	}
 	for i, port := range cfg.EdgePorts {
 		edgeConfig := cfg.Edge
 		edgeConfig.Region = cfg.Name
