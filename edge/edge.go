@@ -144,7 +144,11 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 
 func (s *Server) newHTTPServer() *fasthttp.Server {
 	return &fasthttp.Server{
-		Handler:              s.handle,
+		Handler:      s.handle,
+		ErrorHandler: s.handleBadRequest,
+		// A request line with a 200-character title, percent-encoded, is
+		// under 2 KB; 16 KB leaves room for long headers.
+		ReadBufferSize:       16 << 10,
 		Name:                 "movie-edge",
 		ReadTimeout:          10 * time.Second,
 		WriteTimeout:         10 * time.Second,

@@ -2,6 +2,9 @@ package edge
 
 import (
 	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -48,6 +51,12 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 // the metrics.
 func (s *Server) route(ctx *fasthttp.RequestCtx, requestID string) (route, client string) {
 	path := string(ctx.Path())
+	if !ctx.IsGet() && !ctx.IsHead() {
+		ctx.Response.Header.Set("Allow", "GET, HEAD")
+		s.writeError(ctx, http.StatusMethodNotAllowed, apierror.Detail{Code: apierror.CodeMethodNotAllowed, Message: "only GET and HEAD are allowed", RequestID: requestID})
+		return "other", ""
+	}
+
 	switch path {
 	case "/healthz":
 		ctx.SetStatusCode(http.StatusOK)
@@ -58,12 +67,6 @@ func (s *Server) route(ctx *fasthttp.RequestCtx, requestID string) (route, clien
 	case "/metrics":
 		s.serveMetrics(ctx)
 		return "metrics", ""
-	}
-
-	if !ctx.IsGet() && !ctx.IsHead() {
-		ctx.Response.Header.Set("Allow", "GET, HEAD")
-		s.writeError(ctx, http.StatusMethodNotAllowed, apierror.Detail{Code: apierror.CodeMethodNotAllowed, Message: "only GET and HEAD are allowed", RequestID: requestID})
-		return "other", ""
 	}
 
 	name, id := matchRoute(path)
@@ -79,6 +82,10 @@ func (s *Server) route(ctx *fasthttp.RequestCtx, requestID string) (route, clien
 	if !s.allowed(ctx, key, routeScopes[name], requestID) {
 		return name, key.ID
 	}
+	if name != "movies" && ctx.QueryArgs().Len() > 0 {
+		s.writeError(ctx, http.StatusBadRequest, apierror.Detail{Code: apierror.CodeInvalidParameter, Message: "this route takes no parameters", Param: firstParam(ctx), RequestID: requestID})
+		return name, key.ID
+	}
 
 	switch name {
 	case "movies":
@@ -91,6 +98,16 @@ func (s *Server) route(ctx *fasthttp.RequestCtx, requestID string) (route, clien
 		s.serveCached(ctx, cacheGenres, "/internal/v1/genres", requestID)
 	}
 	return name, key.ID
+}
+
+func firstParam(ctx *fasthttp.RequestCtx) string {
+	var name string
+	ctx.QueryArgs().VisitAll(func(key, _ []byte) {
+		if name == "" {
+			name = string(key)
+		}
+	})
+	return name
 }
 
 // routeScopes is the scope each public route needs.
@@ -149,9 +166,14 @@ func (s *Server) allowed(ctx *fasthttp.RequestCtx, key apikey.Key, scope, reques
 }
 
 func (s *Server) searchMovies(ctx *fasthttp.RequestCtx, requestID string) {
-	values, err := url.ParseQuery(string(ctx.URI().QueryString()))
+	raw := string(ctx.URI().QueryString())
+	values, err := url.ParseQuery(raw)
 	if err != nil {
-		s.writeError(ctx, http.StatusBadRequest, apierror.Detail{Code: apierror.CodeInvalidParameter, Message: "the query string is not valid URL encoding: " + err.Error(), RequestID: requestID})
+		message := "the query string is not valid URL encoding: " + err.Error()
+		if strings.Contains(raw, ";") {
+			message = "the query string contains a ';'; separate parameters with '&' and write a ';' inside a value as %3B"
+		}
+		s.writeError(ctx, http.StatusBadRequest, apierror.Detail{Code: apierror.CodeInvalidParameter, Message: message, RequestID: requestID})
 		return
 	}
 
@@ -183,12 +205,13 @@ func (s *Server) getMovie(ctx *fasthttp.RequestCtx, id, requestID string) {
 }
 
 // serveCached answers from the cache, or fetches originPath from the origin
-// once for all concurrent requests of the same key and caches a success.
+// once for all concurrent requests of the same key and caches the answer
+// when it is a success or a 404.
 func (s *Server) serveCached(ctx *fasthttp.RequestCtx, cacheKey, originPath, requestID string) {
-	if body, err := s.cache.Get(cacheKey); err == nil {
+	if entry, err := s.cache.Get(cacheKey); err == nil {
 		s.metrics.cacheHits.Inc()
 		ctx.Response.Header.Set("X-Cache", "hit")
-		s.writeJSON(ctx, http.StatusOK, body)
+		s.writeAnswer(ctx, decodeEntry(entry), requestID)
 		return
 	}
 
@@ -202,7 +225,23 @@ func (s *Server) serveCached(ctx *fasthttp.RequestCtx, cacheKey, originPath, req
 	}
 
 	ctx.Response.Header.Set("X-Cache", "miss")
-	s.writeJSON(ctx, answer.status, answer.body)
+	s.writeAnswer(ctx, answer, requestID)
+}
+
+// writeAnswer writes an origin answer. An error answer gets this request's
+// id, because a cached one carries none.
+func (s *Server) writeAnswer(ctx *fasthttp.RequestCtx, answer originAnswer, requestID string) {
+	if answer.status == http.StatusOK {
+		s.writeJSON(ctx, answer.status, answer.body)
+		return
+	}
+
+	var body apierror.Body
+	if err := json.Unmarshal(answer.body, &body); err != nil || body.Error.Code == "" {
+		body.Error = apierror.Detail{Code: apierror.CodeInternal, Message: "the origin answered " + strconv.Itoa(answer.status)}
+	}
+	body.Error.RequestID = requestID
+	s.writeError(ctx, answer.status, body.Error)
 }
 
 func (s *Server) fill(cacheKey, originPath string) (originAnswer, error) {
@@ -217,8 +256,8 @@ func (s *Server) fill(cacheKey, originPath string) (originAnswer, error) {
 		}
 
 		s.metrics.fillSeconds.Observe(time.Since(start).Seconds())
-		if answer.status == http.StatusOK {
-			if err := s.cache.Set(cacheKey, answer.body); err != nil {
+		if answer.status == http.StatusOK || answer.status == http.StatusNotFound {
+			if err := s.cache.Set(cacheKey, encodeEntry(answer)); err != nil {
 				s.logger.Warn("caching origin answer", "path", originPath, "bytes", len(answer.body), "error", err)
 			}
 		}
@@ -228,6 +267,18 @@ func (s *Server) fill(cacheKey, originPath string) (originAnswer, error) {
 		return originAnswer{}, err
 	}
 	return value.(originAnswer), nil
+}
+
+// encodeEntry stores an answer as its status in two bytes, then its body.
+func encodeEntry(answer originAnswer) []byte {
+	entry := make([]byte, 2+len(answer.body))
+	binary.BigEndian.PutUint16(entry, uint16(answer.status))
+	copy(entry[2:], answer.body)
+	return entry
+}
+
+func decodeEntry(entry []byte) originAnswer {
+	return originAnswer{status: int(binary.BigEndian.Uint16(entry)), body: entry[2:]}
 }
 
 type originStatusError struct{ status int }
@@ -262,4 +313,15 @@ func (s *Server) serveMetrics(ctx *fasthttp.RequestCtx) {
 // per-process prefix would add nothing the edge's pod name does not.
 func (s *Server) nextRequestID() string {
 	return strconv.FormatUint(s.requestCount.Add(1), 36)
+}
+
+// handleBadRequest answers a request fasthttp could not parse, in the
+// API's JSON error shape.
+func (s *Server) handleBadRequest(ctx *fasthttp.RequestCtx, err error) {
+	status, message := http.StatusBadRequest, "the request could not be parsed: "+err.Error()
+	var tooBig *fasthttp.ErrSmallBuffer
+	if errors.As(err, &tooBig) {
+		status, message = http.StatusRequestHeaderFieldsTooLarge, "the request line and headers are over 16 KB; shorten the query"
+	}
+	s.writeError(ctx, status, apierror.Detail{Code: apierror.CodeInvalidParameter, Message: message})
 }

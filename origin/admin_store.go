@@ -153,7 +153,7 @@ func (s *Store) RevokeKey(ctx context.Context, id string) error {
 		return fmt.Errorf("revoking key %s: %w", id, err)
 	}
 	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("no active key has id %q: %w", id, ErrNotFound)
+		return notFound("no active key has id %q", id)
 	}
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -147,20 +146,17 @@ func encodePage(page Page) []byte {
 func (a *api) getMovie(ctx context.Context, r *http.Request) ([]byte, error) {
 	id := r.PathValue("id")
 	if !movie.ValidID(id) {
-		return nil, fmt.Errorf("no movie has id %q: %w", id, ErrNotFound)
+		return nil, notFound("no movie has id %q", id)
 	}
 
 	document, err := a.store.Movie(ctx, id)
-	if errors.Is(err, ErrNotFound) {
-		return nil, fmt.Errorf("no movie has id %q: %w", id, ErrNotFound)
-	}
 	return []byte(document), err
 }
 
 func (a *api) getRevisions(ctx context.Context, r *http.Request) ([]byte, error) {
 	id := r.PathValue("id")
 	if !movie.ValidID(id) {
-		return nil, fmt.Errorf("no movie has id %q: %w", id, ErrNotFound)
+		return nil, notFound("no movie has id %q", id)
 	}
 
 	trail, err := a.store.Revisions(ctx, id)

@@ -80,7 +80,7 @@ func (s *Store) Revisions(ctx context.Context, movieID string) (AuditTrail, erro
 		return AuditTrail{}, fmt.Errorf("reading revisions of %s: %w", movieID, err)
 	}
 	if len(history) == 0 {
-		return AuditTrail{}, fmt.Errorf("no movie has id %q: %w", movieID, ErrNotFound)
+		return AuditTrail{}, notFound("no movie has id %q", movieID)
 	}
 
 	trail := AuditTrail{MovieID: movieID, Truncated: len(history) > maxRevisions}

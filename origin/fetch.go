@@ -2,6 +2,7 @@ package origin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -9,6 +10,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
 
 	"moviequery/internal/movie"
 )
@@ -21,7 +24,8 @@ const writtenAtMetadata = "first-written"
 // fetchTimeout bounds reading one object.
 const fetchTimeout = 30 * time.Second
 
-// objectRef names one object version. An empty version means the latest.
+// objectRef names one object version. An empty version, or one named by
+// ETag, means the latest: a bucket without versioning has no other.
 type objectRef struct {
 	bucket, key, version string
 }
@@ -34,7 +38,7 @@ func fetch(ctx context.Context, client *s3.Client, ref objectRef) (Object, error
 	defer cancel()
 
 	input := &s3.GetObjectInput{Bucket: aws.String(ref.bucket), Key: aws.String(ref.key)}
-	if ref.version != "" {
+	if ref.version != "" && !strings.HasPrefix(ref.version, "etag:") {
 		input.VersionId = aws.String(ref.version)
 	}
 	out, err := client.GetObject(ctx, input)
@@ -73,4 +77,14 @@ func writtenAt(metadata map[string]string, lastModified time.Time) time.Time {
 		}
 	}
 	return lastModified.UTC()
+}
+
+// isGone reports whether err says the object or version no longer exists.
+func isGone(err error) bool {
+	var noKey *s3types.NoSuchKey
+	var apiErr smithy.APIError
+	if errors.As(err, &noKey) {
+		return true
+	}
+	return errors.As(err, &apiErr) && (apiErr.ErrorCode() == "NoSuchVersion" || apiErr.ErrorCode() == "NotFound")
 }

@@ -329,7 +329,7 @@ func (s *Store) Quarantined(ctx context.Context, id int64) (QuarantinedObject, [
 		FROM quarantine WHERE id = $1`, id).
 		Scan(&q.ID, &q.Provider, &q.Bucket, &q.Key, &q.Version, &q.Reason, &q.ReceivedAt, &raw)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return q, nil, fmt.Errorf("no quarantined object has id %d: %w", id, ErrNotFound)
+		return q, nil, notFound("no quarantined object has id %d", id)
 	}
 	if err != nil {
 		return q, nil, fmt.Errorf("reading quarantined object %d: %w", id, err)
@@ -349,7 +349,7 @@ func (s *Store) Redrive(ctx context.Context, id int64, obj Object) (IngestResult
 			return fmt.Errorf("removing quarantined object %d: %w", id, err)
 		}
 		if tag.RowsAffected() == 0 {
-			return fmt.Errorf("no quarantined object has id %d: %w", id, ErrNotFound)
+			return notFound("no quarantined object has id %d", id)
 		}
 
 		_, err = tx.Exec(ctx, `DELETE FROM ingest_ledger WHERE bucket = $1 AND object_key = $2 AND version = $3`, obj.Bucket, obj.Key, obj.Version)

@@ -12,8 +12,19 @@ import (
 	"moviequery/internal/query"
 )
 
-// ErrNotFound is returned for a movie id with no current state.
+// ErrNotFound is matched, with errors.Is, by every error for something that
+// does not exist: a movie, a key, a quarantined object.
 var ErrNotFound = errors.New("not found")
+
+// notFoundError is an ErrNotFound whose message says what was not found.
+type notFoundError struct{ message string }
+
+func (e *notFoundError) Error() string { return e.message }
+func (e *notFoundError) Unwrap() error { return ErrNotFound }
+
+func notFound(format string, args ...any) error {
+	return &notFoundError{message: fmt.Sprintf(format, args...)}
+}
 
 // Page is one page of a movie search: the documents in result order, the
 // total number of matches, and the cursor of the next page ("" on the last).
@@ -120,7 +131,7 @@ func (s *Store) Movie(ctx context.Context, id string) (string, error) {
 	var document string
 	err := s.pool.QueryRow(ctx, `SELECT document FROM movies WHERE id = $1`, id).Scan(&document)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return "", ErrNotFound
+		return "", notFound("no movie has id %q", id)
 	}
 	if err != nil {
 		return "", fmt.Errorf("reading movie %s: %w", id, err)

@@ -188,19 +188,32 @@ func (r *reconciler) ingestMissing(ctx context.Context, refs []objectRef) (int, 
 	return ingested, nil
 }
 
+// ingestBatch reads and ingests listed objects. An object deleted since the
+// listing is skipped, so it cannot stop every later pass at the same page.
 func (r *reconciler) ingestBatch(ctx context.Context, refs []objectRef) (int, error) {
-	objects := make([]Object, len(refs))
+	fetched := make([]Object, len(refs))
 	fetches, fetchCtx := errgroup.WithContext(ctx)
 	fetches.SetLimit(8)
 	for i, ref := range refs {
 		fetches.Go(func() error {
-			var err error
-			objects[i], err = fetch(fetchCtx, r.s3, ref)
+			obj, err := fetch(fetchCtx, r.s3, ref)
+			if isGone(err) {
+				r.logger.Info("listed object is gone; skipping it", "bucket", ref.bucket, "key", ref.key, "version", ref.version)
+				return nil
+			}
+			fetched[i] = obj
 			return err
 		})
 	}
 	if err := fetches.Wait(); err != nil {
 		return 0, err
+	}
+
+	objects := make([]Object, 0, len(fetched))
+	for _, obj := range fetched {
+		if obj.Key != "" {
+			objects = append(objects, obj)
+		}
 	}
 
 	results, err := r.store.Ingest(ctx, objects, nil)

@@ -463,10 +463,12 @@ func parseID(s string) (uint32, error) {
 	return uint32(n), err
 }
 
-// sysProcAttr returns attributes that run a child as owner (when not nil)
-// and send it SIGTERM when the thread that started it ends.
+// sysProcAttr returns attributes that run a child as owner (when not nil),
+// send it SIGTERM when the thread that started it ends, and put it in a
+// process group of its own, so a Ctrl-C in the terminal reaches the Go
+// program, which stops the server in its turn, and not the server directly.
 func sysProcAttr(owner *account) *syscall.SysProcAttr {
-	attr := &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	attr := &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM, Setpgid: true}
 	if owner != nil {
 		attr.Credential = &syscall.Credential{Uid: owner.uid, Gid: owner.gid, Groups: owner.groups}
 	}

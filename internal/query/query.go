@@ -83,6 +83,9 @@ func checkParams(values url.Values) error {
 	sort.Strings(names)
 
 	for _, name := range names {
+		if name == "" {
+			return paramError(name, "a parameter has no name (the query string has \"=value\" or \"&&\"); use year, title, cast, genre, limit or cursor")
+		}
 		if !knownParams[name] {
 			return paramError(name, "unknown parameter; use year, title, cast, genre, limit or cursor")
 		}
@@ -90,10 +93,20 @@ func checkParams(values url.Values) error {
 			return paramError(name, "given %d times; give it at most once", len(values[name]))
 		}
 		if strings.TrimSpace(values.Get(name)) == "" {
-			return paramError(name, "is empty; leave it out to match everything")
+			return paramError(name, "is empty; %s", emptyHint(name))
 		}
 	}
 	return nil
+}
+
+func emptyHint(name string) string {
+	switch name {
+	case "cursor":
+		return "leave it out for the first page"
+	case "limit":
+		return fmt.Sprintf("leave it out for the default of %d", DefaultLimit)
+	}
+	return "leave it out to match everything"
 }
 
 func (q *Query) parseYear(values url.Values) error {
@@ -104,7 +117,7 @@ func (q *Query) parseYear(values url.Values) error {
 
 	from, to, err := parseYearRange(strings.TrimSpace(raw[0]))
 	if err != nil {
-		return paramError("year", "%s; use a year such as 1994 or a range such as 1990-1999, 1990- or -1999, within %d..%d", err, movie.MinYear, movie.MaxYear)
+		return paramError("year", "%q %s; use a year such as 1994 or a range such as 1990-1999, 1990- or -1999, within %d..%d", raw[0], err, movie.MinYear, movie.MaxYear)
 	}
 	q.YearFrom, q.YearTo = from, to
 	return nil
@@ -112,12 +125,13 @@ func (q *Query) parseYear(values url.Values) error {
 
 func parseYearRange(s string) (from, to int, err error) {
 	left, right, isRange := strings.Cut(s, "-")
+	left, right = strings.TrimSpace(left), strings.TrimSpace(right)
 	if !isRange {
 		year, err := parseYear(s)
 		return year, year, err
 	}
 	if left == "" && right == "" {
-		return 0, 0, fmt.Errorf("%q has no bound", s)
+		return 0, 0, errors.New("is a range with no bound")
 	}
 
 	if left != "" {
@@ -131,15 +145,18 @@ func parseYearRange(s string) (from, to int, err error) {
 		}
 	}
 	if from != 0 && to != 0 && from > to {
-		return 0, 0, fmt.Errorf("range %q ends before it starts", s)
+		return 0, 0, errors.New("is a range that ends before it starts")
 	}
 	return from, to, nil
 }
 
 func parseYear(s string) (int, error) {
 	year, err := strconv.Atoi(s)
-	if err != nil || year < movie.MinYear || year > movie.MaxYear {
-		return 0, fmt.Errorf("%q is not a year", s)
+	if err != nil {
+		return 0, errors.New("is not a year or a range of years")
+	}
+	if year < movie.MinYear || year > movie.MaxYear {
+		return 0, fmt.Errorf("is out of range")
 	}
 	return year, nil
 }

@@ -29,6 +29,7 @@ func TestParseCanonicalForm(t *testing.T) {
 		{"year=1990-", "year=1990-&limit=20"},
 		{"year=-1999&limit=5", "year=-1999&limit=5"},
 		{"year=1994-1994", "year=1994&limit=20"},
+		{"year=1990+-+1999", "year=1990-1999&limit=20"},
 		{"genre=DRAMA&year=1994", "year=1994&genre=drama&limit=20"},
 		{"title=Les+Mis%C3%A9rables", "title=les+miserables&limit=20"},
 		{"title=Les+Mise%CC%81rables", "title=les+miserables&limit=20"},
@@ -55,6 +56,8 @@ func TestParseRejects(t *testing.T) {
 		{"genre=drama&genre=comedy", "genre"},
 		{"title=", "title"},
 		{"colour=red", "colour"},
+		{"=1994", ""},
+		{"year=1990--1999", "year"},
 		{"cursor=abc", "cursor"},
 		{"cast=" + string(make([]byte, 201)), "cast"},
 	}

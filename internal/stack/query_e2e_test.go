@@ -116,9 +116,22 @@ func checkMovieByID(t *testing.T, e env) {
 		}
 	}
 
-	resp, body := get(t, edgeURL+"/v1/movies/aaaaaaaaaaaaaaaaaaaaaaaa", e.key)
-	if resp.StatusCode != http.StatusNotFound {
-		t.Errorf("unknown id: got status %d (%s), want 404", resp.StatusCode, body)
+	for attempt, wantCache := range []string{"miss", "hit"} {
+		resp, body := get(t, edgeURL+"/v1/movies/aaaaaaaaaaaaaaaaaaaaaaaa", e.key)
+		var detail struct {
+			Error struct {
+				Code      string `json:"code"`
+				Message   string `json:"message"`
+				RequestID string `json:"request_id"`
+			} `json:"error"`
+		}
+		json.Unmarshal(body, &detail)
+		if resp.StatusCode != http.StatusNotFound || detail.Error.Code != "not_found" || detail.Error.RequestID == "" {
+			t.Errorf("unknown id, attempt %d: got %d %s, want 404 not_found with a request id", attempt, resp.StatusCode, body)
+		}
+		if got := resp.Header.Get("X-Cache"); got != wantCache {
+			t.Errorf("unknown id, attempt %d: X-Cache %q, want %q", attempt, got, wantCache)
+		}
 	}
 }
 
@@ -193,6 +206,7 @@ func checkBadParameters(t *testing.T, e env) {
 		{"genre=drama&genre=comedy", "genre"},
 		{"titel=love", "titel"},
 		{"title=", "title"},
+		{"title=a;b", ""},
 	}
 	for _, tt := range tests {
 		resp, body := get(t, e.region.EdgeURLs[0]+"/v1/movies?"+tt.query, e.key)
@@ -204,5 +218,43 @@ func checkBadParameters(t *testing.T, e env) {
 		if resp.StatusCode != http.StatusBadRequest || detail.Error.Param != tt.param || detail.Error.Message == "" {
 			t.Errorf("%s: got %d %s, want 400 naming %q with a message", tt.query, resp.StatusCode, body, tt.param)
 		}
+	}
+
+	checkBadRequests(t, e)
+}
+
+// checkBadRequests sends requests that are wrong beyond one parameter; each
+// gets a JSON error.
+func checkBadRequests(t *testing.T, e env) {
+	edgeURL := e.region.EdgeURLs[0]
+	tests := []struct {
+		name, target string
+		status       int
+	}{
+		{"parameter on the genres route", "/v1/genres?x=1", http.StatusBadRequest},
+		{"parameter on a movie route", "/v1/movies/aaaaaaaaaaaaaaaaaaaaaaaa?year=1994", http.StatusBadRequest},
+		{"trailing slash", "/v1/movies/", http.StatusNotFound},
+		{"unknown route", "/v2/movies", http.StatusNotFound},
+		{"request line over 16 KB", "/v1/movies?title=" + strings.Repeat("a", 17000), http.StatusRequestHeaderFieldsTooLarge},
+	}
+	for _, tt := range tests {
+		resp, body := get(t, edgeURL+tt.target, e.key)
+		var detail errorBody
+		if err := json.Unmarshal(body, &detail); err != nil || detail.Error.Message == "" {
+			t.Errorf("%s: body %q is not a JSON error", tt.name, body)
+		}
+		if resp.StatusCode != tt.status {
+			t.Errorf("%s: got status %d, want %d", tt.name, resp.StatusCode, tt.status)
+		}
+	}
+
+	req, _ := http.NewRequest(http.MethodPost, edgeURL+"/healthz", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "GET, HEAD" {
+		t.Errorf("POST /healthz: got %d with Allow %q, want 405 with Allow GET, HEAD", resp.StatusCode, resp.Header.Get("Allow"))
 	}
 }

@@ -58,6 +58,9 @@ type RegionConfig struct {
 	// ReconcileInterval is the time between the origin's listings of the
 	// bucket; 0 means the origin's default.
 	ReconcileInterval time.Duration
+	// ReconcileGrace is the age below which the reconciler leaves objects
+	// to their notifications.
+	ReconcileGrace time.Duration
 	// MaxReceiveCount is how many receives a message gets before it moves
 	// to the dead-letter queue; 0 means 5.
 	MaxReceiveCount int
@@ -244,7 +247,7 @@ func (r *Region) startOrigin(ctx context.Context, cfg RegionConfig) error {
 	originConfig.Bucket = cfg.Bucket
 	if cfg.ReconcileInterval > 0 {
 		originConfig.ReconcileInterval = cfg.ReconcileInterval
-		originConfig.ReconcileGrace = 0
+		originConfig.ReconcileGrace = cfg.ReconcileGrace
 	}
 	if cfg.OriginWorkers > 0 {
 		originConfig.Workers = cfg.OriginWorkers

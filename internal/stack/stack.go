@@ -73,6 +73,9 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	if err := load(ctx, cfg, region); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped with Ctrl-C during the load
+		}
 		return err
 	}
 	printExamples(cfg.Out, region.EdgeURLs, secret)
@@ -89,16 +92,20 @@ func regionConfig(cfg Config) RegionConfig {
 	edgeConfig := edge.DefaultConfig()
 	edgeConfig.DrainDelay = 500 * time.Millisecond
 	return RegionConfig{
-		Name:       "local",
-		StateDir:   cfg.StateDir,
-		Bucket:     "movie-updates",
-		Queue:      "movie-updates",
-		S3Port:     cfg.S3Port,
-		SQSPort:    cfg.SQSPort,
-		OriginPort: cfg.OriginPort,
-		EdgePorts:  cfg.EdgePorts,
-		Edge:       edgeConfig,
-		Logger:     cfg.Logger,
+		Name: "local",
+		// A restart loses the notifications still queued in memory, so the
+		// origin lists the bucket often and soon to store what they named.
+		ReconcileInterval: 15 * time.Second,
+		ReconcileGrace:    5 * time.Second,
+		StateDir:          cfg.StateDir,
+		Bucket:            "movie-updates",
+		Queue:             "movie-updates",
+		S3Port:            cfg.S3Port,
+		SQSPort:           cfg.SQSPort,
+		OriginPort:        cfg.OriginPort,
+		EdgePorts:         cfg.EdgePorts,
+		Edge:              edgeConfig,
+		Logger:            cfg.Logger,
 	}
 }
 
@@ -182,7 +189,8 @@ type originStats struct {
 	Movies        int64 `json:"movies"`
 }
 
-// waitStored polls the origin until its ledger holds total objects.
+// waitStored polls the origin until its ledger holds total objects, and
+// says so when no progress is made for a minute.
 func waitStored(ctx context.Context, out io.Writer, originURL string, total int64) (originStats, error) {
 	var last atomic.Pointer[originStats]
 	last.Store(&originStats{})
@@ -191,13 +199,21 @@ func waitStored(ctx context.Context, out io.Writer, originURL string, total int6
 	})
 	defer display.stop()
 
+	progressAt, warned := time.Now(), false
 	for {
 		stats, err := fetchStats(ctx, originURL)
 		if err == nil {
+			if stats.LedgerEntries > last.Load().LedgerEntries {
+				progressAt = time.Now()
+			}
 			last.Store(&stats)
 			if stats.LedgerEntries >= total {
 				return stats, nil
 			}
+		}
+		if !warned && time.Since(progressAt) > time.Minute {
+			warned = true
+			fmt.Fprintln(out, "\nno progress for a minute: see the origin's log with -log-level info; make clean starts over")
 		}
 		select {
 		case <-ctx.Done():
