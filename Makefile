@@ -5,7 +5,7 @@ GO ?= go
 DATA ?= ../shared/data/wikipedia-movie-data
 STATE ?= .state
 
-.PHONY: run test build postgres clean
+.PHONY: run test build bench-ingest postgres clean
 
 run: postgres
 	$(GO) run ./cmd/localstack -data '$(DATA)' -state '$(STATE)'
@@ -13,6 +13,9 @@ run: postgres
 test: postgres
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 20m ./...
+
+bench-ingest: postgres
+	$(GO) run ./cmd/ingestbench -data '$(DATA)'
 
 build:
 	$(GO) build -o bin/ ./cmd/...

@@ -54,7 +54,7 @@ type Config struct {
 // DefaultConfig returns a Config with every optional field set.
 func DefaultConfig() Config {
 	return Config{
-		Region:          "local",
+		Region:          "us-east-1",
 		OriginTimeout:   3 * time.Second,
 		CacheTTL:        30 * time.Second,
 		CacheMaxMB:      512,

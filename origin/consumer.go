@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"golang.org/x/sync/errgroup"
 
 	"moviequery/internal/s3event"
 )
@@ -27,6 +29,7 @@ type consumer struct {
 	sqs        *sqs.Client
 	queueURL   string
 	visibility time.Duration
+	batchSize  int // messages per transaction, at most
 	store      *Store
 	metrics    *metrics
 	logger     *slog.Logger
@@ -51,13 +54,7 @@ func (c *consumer) run(ctx context.Context, workers int) {
 
 func (c *consumer) receiveLoop(ctx context.Context) {
 	for ctx.Err() == nil {
-		out, err := c.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
-			QueueUrl:                    aws.String(c.queueURL),
-			MaxNumberOfMessages:         10,
-			WaitTimeSeconds:             20,
-			VisibilityTimeout:           int32(c.visibility / time.Second),
-			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameApproximateReceiveCount},
-		})
+		messages, err := c.receiveBatch(ctx)
 		if err != nil {
 			if ctx.Err() == nil {
 				c.logger.Error("receiving from queue; retrying in 1 s", "queue", c.queueURL, "error", err)
@@ -65,11 +62,43 @@ func (c *consumer) receiveLoop(ctx context.Context) {
 			}
 			continue
 		}
-		if len(out.Messages) > 0 {
+		if len(messages) > 0 {
 			// A batch received before shutdown is finished, not abandoned.
-			c.handle(context.WithoutCancel(ctx), out.Messages)
+			c.handle(context.WithoutCancel(ctx), messages)
 		}
 	}
+}
+
+// receiveBatch long-polls for messages, then keeps receiving without
+// waiting while full receives come back, up to batchSize messages: a busy
+// queue gets large transactions, a quiet one is not kept waiting.
+func (c *consumer) receiveBatch(ctx context.Context) ([]sqstypes.Message, error) {
+	messages, err := c.receive(ctx, 20)
+	for err == nil && len(messages)%10 == 0 && len(messages) > 0 && len(messages) < c.batchSize {
+		var more []sqstypes.Message
+		if more, err = c.receive(ctx, 0); len(more) == 0 {
+			break
+		}
+		messages = append(messages, more...)
+	}
+	if err != nil && len(messages) > 0 {
+		return messages, nil // handle what was received; the error comes back on the next receive
+	}
+	return messages, err
+}
+
+func (c *consumer) receive(ctx context.Context, waitSeconds int32) ([]sqstypes.Message, error) {
+	out, err := c.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+		QueueUrl:                    aws.String(c.queueURL),
+		MaxNumberOfMessages:         10,
+		WaitTimeSeconds:             waitSeconds,
+		VisibilityTimeout:           int32(c.visibility / time.Second),
+		MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameApproximateReceiveCount},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out.Messages, nil
 }
 
 // handle ingests one batch of messages and deletes those fully handled,
@@ -78,23 +107,45 @@ func (c *consumer) handle(ctx context.Context, messages []sqstypes.Message) {
 	stopHeartbeat := c.startHeartbeat(ctx, messages)
 	defer stopHeartbeat()
 
-	var done []sqstypes.Message
-	var batch []work
-	for _, msg := range messages {
-		w, ok, err := c.prepare(ctx, msg)
-		switch {
-		case err != nil:
-			c.logger.Warn("reading object named by an event; the message will be delivered again",
-				"message_id", aws.ToString(msg.MessageId), "receive_count", msg.Attributes["ApproximateReceiveCount"], "error", err)
-		case !ok:
-			done = append(done, msg)
-		default:
-			batch = append(batch, w)
-		}
-	}
-
+	done, batch := c.prepareAll(ctx, messages)
 	done = append(done, c.ingest(ctx, batch)...)
 	c.delete(ctx, done)
+}
+
+// prepareAll reads the objects of the messages, sixteen at a time. It
+// returns the messages to acknowledge without ingest and the work to
+// ingest; a message whose object could not be read is in neither.
+func (c *consumer) prepareAll(ctx context.Context, messages []sqstypes.Message) (done []sqstypes.Message, batch []work) {
+	type prepared struct {
+		work   work
+		ingest bool
+		err    error
+	}
+	results := make([]prepared, len(messages))
+
+	var reads errgroup.Group
+	reads.SetLimit(16)
+	for i, msg := range messages {
+		reads.Go(func() error {
+			w, ok, err := c.prepare(ctx, msg)
+			results[i] = prepared{work: w, ingest: ok, err: err}
+			return nil
+		})
+	}
+	reads.Wait()
+
+	for i, r := range results {
+		switch {
+		case r.err != nil:
+			c.logger.Warn("reading object named by an event; the message will be delivered again",
+				"message_id", aws.ToString(messages[i].MessageId), "receive_count", messages[i].Attributes["ApproximateReceiveCount"], "error", r.err)
+		case !r.ingest:
+			done = append(done, messages[i])
+		default:
+			batch = append(batch, r.work)
+		}
+	}
+	return done, batch
 }
 
 // prepare reads the objects a message names. ok is false for a message to
@@ -228,6 +279,14 @@ func (c *consumer) startHeartbeat(ctx context.Context, messages []sqstypes.Messa
 }
 
 func (c *consumer) extendVisibility(ctx context.Context, messages []sqstypes.Message) {
+	for chunk := range slices.Chunk(messages, 10) {
+		c.extendVisibilityBatch(ctx, chunk)
+	}
+}
+
+// extendVisibilityBatch extends at most ten messages, the limit of one SQS
+// batch request.
+func (c *consumer) extendVisibilityBatch(ctx context.Context, messages []sqstypes.Message) {
 	entries := make([]sqstypes.ChangeMessageVisibilityBatchRequestEntry, len(messages))
 	for i, msg := range messages {
 		entries[i] = sqstypes.ChangeMessageVisibilityBatchRequestEntry{
@@ -241,9 +300,18 @@ func (c *consumer) extendVisibility(ctx context.Context, messages []sqstypes.Mes
 	}
 }
 
-// delete deletes handled messages, retrying failures three times. A message
-// still not deleted is delivered again, which the ledger turns into a no-op.
+// delete deletes handled messages ten at a time, the limit of one SQS batch
+// request.
 func (c *consumer) delete(ctx context.Context, messages []sqstypes.Message) {
+	for chunk := range slices.Chunk(messages, 10) {
+		c.deleteChunk(ctx, chunk)
+	}
+}
+
+// deleteChunk deletes up to ten messages, retrying failures three times. A
+// message still not deleted is delivered again, which the ledger turns into
+// a no-op.
+func (c *consumer) deleteChunk(ctx context.Context, messages []sqstypes.Message) {
 	backoff := 100 * time.Millisecond
 	for attempt := 1; len(messages) > 0; attempt++ {
 		failed, err := c.deleteBatch(ctx, messages)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -63,30 +62,109 @@ func Provider(objectKey string) (string, error) {
 // seen, the current state) or into quarantine. An object already in the
 // ledger changes nothing. Removed object versions are only recorded in the
 // ledger: the store keeps every update. Results are in the order of objects.
+//
+// The work is done in a fixed number of set-based statements whatever the
+// number of objects, so larger batches cost little more than small ones.
 func (s *Store) Ingest(ctx context.Context, objects []Object, removed []objectRef) ([]IngestResult, error) {
-	order := make([]int, len(objects))
-	for i := range order {
-		order[i] = i
-	}
-	// Taking row locks in one global order keeps concurrent batches from
-	// deadlocking on the same movies.
-	sort.Slice(order, func(a, b int) bool { return ledgerLess(objects[order[a]], objects[order[b]]) })
-
-	results := make([]IngestResult, len(objects))
+	var results []IngestResult
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		for _, i := range order {
-			result, err := ingestOne(ctx, tx, objects[i])
-			if err != nil {
-				return fmt.Errorf("ingesting s3://%s/%s: %w", objects[i].Bucket, objects[i].Key, err)
-			}
-			results[i] = result
+		var err error
+		if results, err = ingestBatch(ctx, tx, objects); err != nil {
+			return err
 		}
 		return recordRemovals(ctx, tx, removed)
 	})
-	if err != nil {
+	return results, err
+}
+
+// pending is one object on its way through ingestBatch.
+type pending struct {
+	index    int
+	obj      Object
+	provider string
+	record   movie.Record
+	reason   string // set when the object is invalid
+	movieID  string
+	hash     [sha256.Size]byte
+	document string
+	revision int64
+}
+
+func (p *pending) order() movie.Order {
+	return movie.Order{WrittenAt: p.obj.WrittenAt.Truncate(time.Microsecond), ObjectKey: p.obj.Key, ContentHash: p.hash}
+}
+
+func ingestBatch(ctx context.Context, tx pgx.Tx, objects []Object) ([]IngestResult, error) {
+	results := make([]IngestResult, len(objects))
+	for i := range results {
+		results[i].Outcome = OutcomeDuplicate
+	}
+
+	fresh, err := claimLedger(ctx, tx, objects)
+	if err != nil || len(fresh) == 0 {
+		return results, err
+	}
+
+	valid, invalid := validateAll(fresh)
+	if err := quarantineAll(ctx, tx, invalid, results); err != nil {
+		return nil, err
+	}
+	if err := storeAll(ctx, tx, valid, results); err != nil {
 		return nil, err
 	}
 	return results, nil
+}
+
+// claimLedger inserts the objects' ledger rows and returns the objects whose
+// row was not there before. A concurrent claim of the same object waits for
+// the other transaction and then sees its row. Rows are inserted in key
+// order, the same in every transaction, so concurrent batches cannot
+// deadlock on each other's claims.
+func claimLedger(ctx context.Context, tx pgx.Tx, objects []Object) ([]*pending, error) {
+	sorted := make([]*pending, len(objects))
+	for i, obj := range objects {
+		sorted[i] = &pending{index: i, obj: obj}
+	}
+	sort.SliceStable(sorted, func(a, b int) bool { return ledgerLess(sorted[a].obj, sorted[b].obj) })
+
+	buckets, keys, versions := make([]string, len(sorted)), make([]string, len(sorted)), make([]string, len(sorted))
+	for i, p := range sorted {
+		buckets[i], keys[i], versions[i] = p.obj.Bucket, p.obj.Key, p.obj.Version
+	}
+	rows, err := tx.Query(ctx, `
+		INSERT INTO ingest_ledger (bucket, object_key, version, outcome)
+		SELECT b, k, v, 'stored' FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS t(b, k, v, n)
+		ORDER BY n
+		ON CONFLICT DO NOTHING
+		RETURNING bucket, object_key, version`, buckets, keys, versions)
+	if err != nil {
+		return nil, fmt.Errorf("claiming ledger rows: %w", err)
+	}
+
+	claimed := map[[3]string]bool{}
+	var bucket, key, version string
+	_, err = pgx.ForEachRow(rows, []any{&bucket, &key, &version}, func() error {
+		claimed[[3]string{bucket, key, version}] = true
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claiming ledger rows: %w", err)
+	}
+	return freshOnly(sorted, claimed), nil
+}
+
+// freshOnly keeps the claimed objects, each once even when a batch holds
+// the same object version twice.
+func freshOnly(sorted []*pending, claimed map[[3]string]bool) []*pending {
+	var fresh []*pending
+	for _, p := range sorted {
+		id := [3]string{p.obj.Bucket, p.obj.Key, p.obj.Version}
+		if claimed[id] {
+			delete(claimed, id)
+			fresh = append(fresh, p)
+		}
+	}
+	return fresh
 }
 
 func ledgerLess(a, b Object) bool {
@@ -99,27 +177,29 @@ func ledgerLess(a, b Object) bool {
 	return a.Version < b.Version
 }
 
-func ingestOne(ctx context.Context, tx pgx.Tx, obj Object) (IngestResult, error) {
-	fresh, err := claimLedger(ctx, tx, obj)
-	if err != nil || !fresh {
-		return IngestResult{Outcome: OutcomeDuplicate}, err
-	}
+// validateAll validates each object and prepares what storing it needs.
+func validateAll(fresh []*pending) (valid, invalid []*pending) {
+	for _, p := range fresh {
+		provider, err := Provider(p.obj.Key)
+		if err != nil {
+			p.provider = unknownProvider(p.obj.Key)
+		} else {
+			p.provider = provider
+			p.record, err = movie.Parse(p.obj.Raw)
+		}
+		if err != nil {
+			p.reason = err.Error()
+			invalid = append(invalid, p)
+			continue
+		}
 
-	provider, record, err := validate(obj)
-	if errors.Is(err, movie.ErrInvalid) {
-		return quarantine(ctx, tx, obj, provider, err.Error())
+		p.movieID = movie.ID(p.record)
+		p.hash = sha256.Sum256(p.obj.Raw)
+		document, _ := json.Marshal(movie.NewDocument(p.record)) // a Record always marshals
+		p.document = string(document)
+		valid = append(valid, p)
 	}
-	return store(ctx, tx, obj, provider, record)
-}
-
-func validate(obj Object) (string, movie.Record, error) {
-	provider, err := Provider(obj.Key)
-	if err != nil {
-		return unknownProvider(obj.Key), movie.Record{}, err
-	}
-
-	record, err := movie.Parse(obj.Raw)
-	return provider, record, err
+	return valid, invalid
 }
 
 // unknownProvider names the provider of a key outside providers/ by its
@@ -129,19 +209,185 @@ func unknownProvider(objectKey string) string {
 	return "unknown:" + first
 }
 
-// claimLedger inserts the object's ledger row, reporting false when the row
-// was already there. A concurrent claim of the same object waits for the
-// other transaction and then sees its row.
-func claimLedger(ctx context.Context, tx pgx.Tx, obj Object) (bool, error) {
-	tag, err := tx.Exec(ctx, `
-		INSERT INTO ingest_ledger (bucket, object_key, version, outcome)
-		VALUES ($1, $2, $3, 'stored')
-		ON CONFLICT DO NOTHING`,
-		obj.Bucket, obj.Key, obj.Version)
-	if err != nil {
-		return false, fmt.Errorf("claiming ledger row: %w", err)
+func quarantineAll(ctx context.Context, tx pgx.Tx, invalid []*pending, results []IngestResult) error {
+	if len(invalid) == 0 {
+		return nil
 	}
-	return tag.RowsAffected() == 1, nil
+
+	cols := newColumns(len(invalid))
+	for _, p := range invalid {
+		cols.add(p.provider, p.obj.Bucket, p.obj.Key, p.obj.Version, p.reason, p.obj.Raw)
+		results[p.index] = IngestResult{Outcome: OutcomeQuarantined, Reason: p.reason}
+	}
+	_, err := tx.Exec(ctx, `
+		WITH q AS (
+			INSERT INTO quarantine (provider, bucket, object_key, version, reason, raw)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[])
+			RETURNING id, bucket, object_key, version)
+		UPDATE ingest_ledger l SET outcome = 'quarantined', quarantine_id = q.id
+		FROM q WHERE l.bucket = q.bucket AND l.object_key = q.object_key AND l.version = q.version`,
+		cols.args()...)
+	if err != nil {
+		return fmt.Errorf("quarantining %d objects: %w", len(invalid), err)
+	}
+	return nil
+}
+
+func storeAll(ctx context.Context, tx pgx.Tx, valid []*pending, results []IngestResult) error {
+	if len(valid) == 0 {
+		return nil
+	}
+	if err := appendRevisions(ctx, tx, valid); err != nil {
+		return err
+	}
+
+	changed, err := upsertMovies(ctx, tx, latestPerMovie(valid))
+	if err != nil {
+		return err
+	}
+	seqs, err := recordChanges(ctx, tx, changed)
+	if err != nil {
+		return err
+	}
+
+	for _, p := range valid {
+		seq, isChange := seqs[p.revision]
+		results[p.index] = IngestResult{Outcome: OutcomeStored, MovieID: p.movieID, Changed: isChange, Seq: seq}
+	}
+	return nil
+}
+
+// appendRevisions inserts the revisions, sets each pending's revision id and
+// links the ledger rows to them.
+func appendRevisions(ctx context.Context, tx pgx.Tx, valid []*pending) error {
+	cols := newColumns(len(valid))
+	for _, p := range valid {
+		cols.add(p.movieID, p.provider, p.obj.Bucket, p.obj.Key, p.obj.Version, p.obj.WrittenAt, p.hash[:], p.obj.Raw)
+	}
+	rows, err := tx.Query(ctx, `
+		WITH r AS (
+			INSERT INTO revisions (movie_id, provider, bucket, object_key, version, written_at, content_hash, raw)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::bytea[], $8::bytea[])
+			RETURNING id, bucket, object_key, version),
+		l AS (
+			UPDATE ingest_ledger l SET revision_id = r.id
+			FROM r WHERE l.bucket = r.bucket AND l.object_key = r.object_key AND l.version = r.version)
+		SELECT id, bucket, object_key, version FROM r`,
+		cols.args()...)
+	if err != nil {
+		return fmt.Errorf("appending %d revisions: %w", len(valid), err)
+	}
+
+	byObject := map[[3]string]*pending{}
+	for _, p := range valid {
+		byObject[[3]string{p.obj.Bucket, p.obj.Key, p.obj.Version}] = p
+	}
+	var id int64
+	var bucket, key, version string
+	_, err = pgx.ForEachRow(rows, []any{&id, &bucket, &key, &version}, func() error {
+		byObject[[3]string{bucket, key, version}].revision = id
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("appending %d revisions: %w", len(valid), err)
+	}
+	return nil
+}
+
+// latestPerMovie keeps, per movie, the pending update with the greatest
+// order key, sorted by movie id so row locks are taken in one global order.
+// One statement cannot update a row twice, and only the greatest can win.
+func latestPerMovie(valid []*pending) []*pending {
+	latest := map[string]*pending{}
+	for _, p := range valid {
+		if cur, ok := latest[p.movieID]; !ok || p.order().Compare(cur.order()) > 0 {
+			latest[p.movieID] = p
+		}
+	}
+
+	out := make([]*pending, 0, len(latest))
+	for _, p := range latest {
+		out = append(out, p)
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a].movieID < out[b].movieID })
+	return out
+}
+
+// upsertMovies makes each update its movie's current state unless the
+// current state has a greater order key, and returns those that did.
+func upsertMovies(ctx context.Context, tx pgx.Tx, candidates []*pending) ([]*pending, error) {
+	cols := newColumns(len(candidates))
+	for _, p := range candidates {
+		cols.add(p.movieID, p.record.Year, movie.FoldSearch(p.record.Title), arrayLiteral(movie.FoldSearchAll(p.record.Cast)),
+			arrayLiteral(movie.FoldSearchAll(p.record.Genres)), arrayLiteral(p.record.Genres), p.document,
+			p.obj.WrittenAt, p.obj.Key, p.hash[:], p.revision)
+	}
+	rows, err := tx.Query(ctx, `
+		INSERT INTO movies (id, year, title_search, cast_search, genres_search, genres, document,
+		                    written_at, object_key, content_hash, revision_id, change_seq)
+		SELECT id, year, title, cast_s::text[], genres_s::text[], genres::text[], document, written_at, object_key, content_hash, revision_id, 0
+		FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+		            $8::timestamptz[], $9::text[], $10::bytea[], $11::bigint[])
+		     AS t(id, year, title, cast_s, genres_s, genres, document, written_at, object_key, content_hash, revision_id)
+		ON CONFLICT (id) DO UPDATE SET
+			year = EXCLUDED.year, title_search = EXCLUDED.title_search,
+			cast_search = EXCLUDED.cast_search, genres_search = EXCLUDED.genres_search,
+			genres = EXCLUDED.genres, document = EXCLUDED.document,
+			written_at = EXCLUDED.written_at, object_key = EXCLUDED.object_key,
+			content_hash = EXCLUDED.content_hash, revision_id = EXCLUDED.revision_id
+		WHERE (movies.written_at, movies.object_key, movies.content_hash)
+		    < (EXCLUDED.written_at, EXCLUDED.object_key, EXCLUDED.content_hash)
+		RETURNING revision_id`,
+		cols.args()...)
+	if err != nil {
+		return nil, fmt.Errorf("updating current state of %d movies: %w", len(candidates), err)
+	}
+
+	won := map[int64]bool{}
+	var revision int64
+	if _, err := pgx.ForEachRow(rows, []any{&revision}, func() error { won[revision] = true; return nil }); err != nil {
+		return nil, fmt.Errorf("updating current state: %w", err)
+	}
+
+	var changed []*pending
+	for _, p := range candidates {
+		if won[p.revision] {
+			changed = append(changed, p)
+		}
+	}
+	return changed, nil
+}
+
+// recordChanges appends one change feed entry per changed movie and returns
+// each entry's sequence number by revision id.
+func recordChanges(ctx context.Context, tx pgx.Tx, changed []*pending) (map[int64]int64, error) {
+	seqs := map[int64]int64{}
+	if len(changed) == 0 {
+		return seqs, nil
+	}
+
+	cols := newColumns(len(changed))
+	for _, p := range changed {
+		cols.add(p.movieID, p.revision)
+	}
+	rows, err := tx.Query(ctx, `
+		WITH c AS (
+			INSERT INTO changes (movie_id, revision_id)
+			SELECT m, r FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS t(m, r, n) ORDER BY n
+			RETURNING seq, movie_id, revision_id),
+		u AS (UPDATE movies m SET change_seq = c.seq FROM c WHERE m.id = c.movie_id)
+		SELECT seq, revision_id FROM c`,
+		cols.args()...)
+	if err != nil {
+		return nil, fmt.Errorf("recording %d changes: %w", len(changed), err)
+	}
+
+	var seq, revision int64
+	_, err = pgx.ForEachRow(rows, []any{&seq, &revision}, func() error { seqs[revision] = seq; return nil })
+	if err != nil {
+		return nil, fmt.Errorf("recording changes: %w", err)
+	}
+	return seqs, nil
 }
 
 func recordRemovals(ctx context.Context, tx pgx.Tx, removed []objectRef) error {
@@ -158,207 +404,49 @@ func recordRemovals(ctx context.Context, tx pgx.Tx, removed []objectRef) error {
 	return nil
 }
 
-func quarantine(ctx context.Context, tx pgx.Tx, obj Object, provider, reason string) (IngestResult, error) {
-	var id int64
-	err := tx.QueryRow(ctx, `
-		INSERT INTO quarantine (provider, bucket, object_key, version, reason, raw)
-		VALUES ($1, $2, $3, $4, $5, $6)
-		RETURNING id`,
-		provider, obj.Bucket, obj.Key, obj.Version, reason, obj.Raw).Scan(&id)
-	if err != nil {
-		return IngestResult{}, fmt.Errorf("quarantining: %w", err)
-	}
-
-	_, err = tx.Exec(ctx, `
-		UPDATE ingest_ledger SET outcome = 'quarantined', quarantine_id = $4
-		WHERE bucket = $1 AND object_key = $2 AND version = $3`,
-		obj.Bucket, obj.Key, obj.Version, id)
-	if err != nil {
-		return IngestResult{}, fmt.Errorf("updating ledger: %w", err)
-	}
-	return IngestResult{Outcome: OutcomeQuarantined, Reason: reason}, nil
+// columns gathers rows into one slice per column, the shape unnest takes.
+type columns struct {
+	values [][]any
+	rows   int
 }
 
-func store(ctx context.Context, tx pgx.Tx, obj Object, provider string, record movie.Record) (IngestResult, error) {
-	movieID := movie.ID(record)
-	hash := sha256.Sum256(obj.Raw)
-
-	revisionID, err := appendRevision(ctx, tx, obj, provider, movieID, hash[:])
-	if err != nil {
-		return IngestResult{}, err
-	}
-
-	changed, err := upsertMovie(ctx, tx, obj, record, movieID, hash[:], revisionID)
-	if err != nil {
-		return IngestResult{}, err
-	}
-
-	result := IngestResult{Outcome: OutcomeStored, MovieID: movieID, Changed: changed}
-	if changed {
-		result.Seq, err = recordChange(ctx, tx, movieID, revisionID)
-	}
-	return result, err
+func newColumns(rows int) *columns {
+	return &columns{rows: rows}
 }
 
-func appendRevision(ctx context.Context, tx pgx.Tx, obj Object, provider, movieID string, hash []byte) (int64, error) {
-	var id int64
-	err := tx.QueryRow(ctx, `
-		INSERT INTO revisions (movie_id, provider, bucket, object_key, version, written_at, content_hash, raw)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-		RETURNING id`,
-		movieID, provider, obj.Bucket, obj.Key, obj.Version, obj.WrittenAt, hash, obj.Raw).Scan(&id)
-	if err != nil {
-		return 0, fmt.Errorf("appending revision: %w", err)
-	}
-
-	_, err = tx.Exec(ctx, `
-		UPDATE ingest_ledger SET revision_id = $4
-		WHERE bucket = $1 AND object_key = $2 AND version = $3`,
-		obj.Bucket, obj.Key, obj.Version, id)
-	if err != nil {
-		return 0, fmt.Errorf("updating ledger: %w", err)
-	}
-	return id, nil
-}
-
-// upsertMovie makes the record the movie's current state unless the current
-// state has a greater order key, and reports whether it did.
-func upsertMovie(ctx context.Context, tx pgx.Tx, obj Object, record movie.Record, movieID string, hash []byte, revisionID int64) (bool, error) {
-	document, err := json.Marshal(movie.NewDocument(record))
-	if err != nil {
-		return false, fmt.Errorf("encoding document: %w", err)
-	}
-
-	tag, err := tx.Exec(ctx, `
-		INSERT INTO movies (id, year, title_search, cast_search, genres_search, genres, document,
-		                    written_at, object_key, content_hash, revision_id, change_seq)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0)
-		ON CONFLICT (id) DO UPDATE SET
-			year = EXCLUDED.year, title_search = EXCLUDED.title_search,
-			cast_search = EXCLUDED.cast_search, genres_search = EXCLUDED.genres_search,
-			genres = EXCLUDED.genres, document = EXCLUDED.document,
-			written_at = EXCLUDED.written_at, object_key = EXCLUDED.object_key,
-			content_hash = EXCLUDED.content_hash, revision_id = EXCLUDED.revision_id
-		WHERE (movies.written_at, movies.object_key, movies.content_hash)
-		    < (EXCLUDED.written_at, EXCLUDED.object_key, EXCLUDED.content_hash)`,
-		movieID, record.Year, movie.FoldSearch(record.Title), movie.FoldSearchAll(record.Cast),
-		movie.FoldSearchAll(record.Genres), record.Genres, string(document),
-		obj.WrittenAt, obj.Key, hash, revisionID)
-	if err != nil {
-		return false, fmt.Errorf("updating current state: %w", err)
-	}
-	return tag.RowsAffected() == 1, nil
-}
-
-func recordChange(ctx context.Context, tx pgx.Tx, movieID string, revisionID int64) (int64, error) {
-	var seq int64
-	err := tx.QueryRow(ctx, `
-		INSERT INTO changes (movie_id, revision_id) VALUES ($1, $2) RETURNING seq`,
-		movieID, revisionID).Scan(&seq)
-	if err != nil {
-		return 0, fmt.Errorf("recording change: %w", err)
-	}
-
-	_, err = tx.Exec(ctx, `UPDATE movies SET change_seq = $2 WHERE id = $1`, movieID, seq)
-	if err != nil {
-		return 0, fmt.Errorf("recording change: %w", err)
-	}
-	return seq, nil
-}
-
-// missingFromLedger returns the refs the ledger has no entry for.
-func (s *Store) missingFromLedger(ctx context.Context, bucket string, refs []objectRef) ([]objectRef, error) {
-	keys := make([]string, len(refs))
-	versions := make([]string, len(refs))
-	for i, ref := range refs {
-		keys[i], versions[i] = ref.key, ref.version
-	}
-
-	rows, err := s.pool.Query(ctx, `
-		SELECT t.key, t.version FROM unnest($2::text[], $3::text[]) AS t(key, version)
-		WHERE NOT EXISTS (
-			SELECT 1 FROM ingest_ledger l
-			WHERE l.bucket = $1 AND l.object_key = t.key AND l.version = t.version)`,
-		bucket, keys, versions)
-	if err != nil {
-		return nil, fmt.Errorf("checking ledger: %w", err)
-	}
-
-	missing, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (objectRef, error) {
-		ref := objectRef{bucket: bucket}
-		return ref, row.Scan(&ref.key, &ref.version)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("checking ledger: %w", err)
-	}
-	return missing, nil
-}
-
-func (s *Store) reconcileProgress(ctx context.Context, bucket string) (listPosition, error) {
-	var position listPosition
-	err := s.pool.QueryRow(ctx, `SELECT after_key, after_version FROM reconcile_progress WHERE bucket = $1`, bucket).
-		Scan(&position.Key, &position.Version)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return position, nil
-	}
-	if err != nil {
-		return position, fmt.Errorf("reading reconciliation progress: %w", err)
-	}
-	return position, nil
-}
-
-func (s *Store) saveReconcileProgress(ctx context.Context, bucket string, position listPosition) error {
-	_, err := s.pool.Exec(ctx, `
-		INSERT INTO reconcile_progress (bucket, after_key, after_version) VALUES ($1, $2, $3)
-		ON CONFLICT (bucket) DO UPDATE SET
-			after_key = EXCLUDED.after_key, after_version = EXCLUDED.after_version, updated_at = now()`,
-		bucket, position.Key, position.Version)
-	if err != nil {
-		return fmt.Errorf("saving reconciliation progress: %w", err)
-	}
-	return nil
-}
-
-// Quarantined returns one quarantined object with its stored bytes, or
-// ErrNotFound.
-func (s *Store) Quarantined(ctx context.Context, id int64) (QuarantinedObject, []byte, error) {
-	var q QuarantinedObject
-	var raw []byte
-	err := s.pool.QueryRow(ctx, `
-		SELECT id, provider, bucket, object_key, version, reason, received_at, raw
-		FROM quarantine WHERE id = $1`, id).
-		Scan(&q.ID, &q.Provider, &q.Bucket, &q.Key, &q.Version, &q.Reason, &q.ReceivedAt, &raw)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return q, nil, notFound("no quarantined object has id %d", id)
-	}
-	if err != nil {
-		return q, nil, fmt.Errorf("reading quarantined object %d: %w", id, err)
-	}
-	return q, raw, nil
-}
-
-// Redrive validates a quarantined object again, as obj, in one transaction:
-// its quarantine and ledger entries are removed and it is ingested anew. An
-// object that is still invalid goes back to quarantine with the current
-// reason.
-func (s *Store) Redrive(ctx context.Context, id int64, obj Object) (IngestResult, error) {
-	var result IngestResult
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `DELETE FROM quarantine WHERE id = $1`, id)
-		if err != nil {
-			return fmt.Errorf("removing quarantined object %d: %w", id, err)
+func (c *columns) add(row ...any) {
+	if c.values == nil {
+		c.values = make([][]any, len(row))
+		for i := range c.values {
+			c.values[i] = make([]any, 0, c.rows)
 		}
-		if tag.RowsAffected() == 0 {
-			return notFound("no quarantined object has id %d", id)
-		}
+	}
+	for i, v := range row {
+		c.values[i] = append(c.values[i], v)
+	}
+}
 
-		_, err = tx.Exec(ctx, `DELETE FROM ingest_ledger WHERE bucket = $1 AND object_key = $2 AND version = $3`, obj.Bucket, obj.Key, obj.Version)
-		if err != nil {
-			return fmt.Errorf("removing ledger entry of quarantined object %d: %w", id, err)
-		}
+func (c *columns) args() []any {
+	args := make([]any, len(c.values))
+	for i, v := range c.values {
+		args[i] = v
+	}
+	return args
+}
 
-		result, err = ingestOne(ctx, tx, obj)
-		return err
-	})
-	return result, err
+// arrayLiteral writes a text array as a PostgreSQL array literal, so arrays
+// of different lengths fit in one unnest column of text.
+func arrayLiteral(values []string) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, v := range values {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('"')
+		b.WriteString(strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v))
+		b.WriteByte('"')
+	}
+	b.WriteByte('}')
+	return b.String()
 }

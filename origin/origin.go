@@ -44,6 +44,10 @@ type Config struct {
 	// ten objects per transaction; more workers raise ingest throughput until
 	// PostgreSQL's commit rate is the limit.
 	Workers int
+	// BatchSize is the most queue messages one transaction commits. Larger
+	// batches commit more updates per second while the queue is busy, at the
+	// cost of more work repeated when a transaction fails.
+	BatchSize int
 	// VisibilityTimeout is how long a received message stays hidden from
 	// other receivers. The origin extends it every third of this while it
 	// works on the message, so it only bounds how soon a message comes back
@@ -63,8 +67,9 @@ type Config struct {
 // DefaultConfig returns a Config with every optional field set.
 func DefaultConfig() Config {
 	return Config{
-		Region:            "local",
+		Region:            "us-east-1",
 		Workers:           4,
+		BatchSize:         100,
 		VisibilityTimeout: 60 * time.Second,
 		ReconcileInterval: 5 * time.Minute,
 		ReconcileGrace:    2 * time.Minute,
@@ -106,7 +111,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 
 	s := &Server{cfg: cfg, store: store, registry: cfg.Registry, logger: cfg.Logger}
 	m := newMetrics(cfg.Registry, cfg.Region)
-	s.consumer = &consumer{s3: clients.S3, sqs: clients.SQS, queueURL: cfg.QueueURL, visibility: cfg.VisibilityTimeout, store: store, metrics: m, logger: cfg.Logger}
+	s.consumer = &consumer{s3: clients.S3, sqs: clients.SQS, queueURL: cfg.QueueURL, visibility: cfg.VisibilityTimeout, batchSize: cfg.BatchSize, store: store, metrics: m, logger: cfg.Logger}
 	s.reconciler = &reconciler{s3: clients.S3, bucket: cfg.Bucket, store: store, metrics: m, logger: cfg.Logger, grace: cfg.ReconcileGrace, now: time.Now}
 	s.api = &api{store: store, metrics: m, logger: cfg.Logger, ready: &s.ready}
 	return s, nil

@@ -72,7 +72,7 @@ func startOriginProcess(t *testing.T, binary string, region *stack.Region) *exec
 	t.Helper()
 	cmd := exec.Command(binary,
 		"-listen", "127.0.0.1:0",
-		"-region", "test",
+		"-region", "us-east-1",
 		"-database-url", region.DatabaseURL,
 		"-queue-url", region.QueueURL,
 		"-s3-endpoint", region.S3URL,

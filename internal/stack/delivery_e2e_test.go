@@ -23,7 +23,7 @@ func quickRedelivery(cfg *stack.RegionConfig) {
 func sendCreatedEvent(t *testing.T, region *stack.Region, key string) {
 	t.Helper()
 	obj := s3event.Object{Key: s3event.EncodeKey(key), Sequencer: "0A"}
-	body, _ := json.Marshal(s3event.Message{Records: []s3event.Record{s3event.NewRecord("test", "ObjectCreated:Put", region.Bucket, obj, time.Now())}})
+	body, _ := json.Marshal(s3event.Message{Records: []s3event.Record{s3event.NewRecord("us-east-1", "ObjectCreated:Put", region.Bucket, obj, time.Now())}})
 	if err := region.SQS.Enqueue("movie-updates", string(body)); err != nil {
 		t.Fatal(err)
 	}

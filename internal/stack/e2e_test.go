@@ -80,7 +80,7 @@ func startRegionWith(t *testing.T, adjust func(*stack.RegionConfig)) *stack.Regi
 	edgeConfig.KeyRefresh = 200 * time.Millisecond
 
 	cfg := stack.RegionConfig{
-		Name:        "test",
+		Name:        "us-east-1",
 		DatabaseURL: postgres.SharedDatabase(t),
 		Bucket:      "movie-updates",
 		Queue:       "movie-updates",
@@ -165,6 +165,7 @@ func loadSample(t *testing.T) env {
 		t.Fatalf("uploading: %v", err)
 	}
 	waitStored(t, region, len(updates))
+	waitQueueEmpty(t, region) // every handled message was deleted
 
 	movies := make([]sampleMovie, len(updates))
 	for i, u := range updates {

@@ -165,7 +165,7 @@ func checkReplayIsNoop(t *testing.T, region *stack.Region, before stats) {
 	}
 
 	obj := s3event.Object{Key: s3event.EncodeKey("providers/alpha/heat.json"), VersionID: aws.ToString(head.VersionId), Sequencer: "01"}
-	body, _ := json.Marshal(s3event.Message{Records: []s3event.Record{s3event.NewRecord("test", "ObjectCreated:Put", region.Bucket, obj, time.Now())}})
+	body, _ := json.Marshal(s3event.Message{Records: []s3event.Record{s3event.NewRecord("us-east-1", "ObjectCreated:Put", region.Bucket, obj, time.Now())}})
 	if err := region.SQS.Enqueue("movie-updates", string(body)); err != nil {
 		t.Fatal(err)
 	}

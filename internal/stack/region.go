@@ -32,7 +32,10 @@ import (
 
 // RegionConfig describes one region of the local system.
 type RegionConfig struct {
-	// Name is the region's name, e.g. "local-a".
+	// Name is the region's AWS name, e.g. "us-east-1". The SDK resolves an
+	// endpoint faster for a region name it knows: for any other name it
+	// compiles a regular expression on every request (aws-sdk-go-v2 v1.48,
+	// internal/endpoints/awsrulesfn.getPartition).
 	Name string
 	// StateDir keeps the database and the bucket across runs. Empty keeps
 	// everything in memory and in a temporary folder.

@@ -92,7 +92,7 @@ func regionConfig(cfg Config) RegionConfig {
 	edgeConfig := edge.DefaultConfig()
 	edgeConfig.DrainDelay = 500 * time.Millisecond
 	return RegionConfig{
-		Name: "local",
+		Name: "us-east-1",
 		// A restart loses the notifications still queued in memory, so the
 		// origin lists the bucket often and soon to store what they named.
 		ReconcileInterval: 15 * time.Second,

@@ -1,0 +1,135 @@
+package stack
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"path/filepath"
+	"time"
+
+	"moviequery/internal/postgres"
+	"moviequery/origin"
+)
+
+// BenchConfig configures RunIngestBench.
+type BenchConfig struct {
+	Dir     string // scratch folder for the databases
+	Source  string // the data set
+	Updates int    // updates queued for the sustained-rate run
+	Workers int    // queue receivers of the origin
+}
+
+// RunIngestBench measures two things and prints them to out. First, the
+// full data set written through the S3 API while the origin ingests it:
+// objects per second from the first write to the last commit. Second, with
+// updates already written and their notifications queued, how many updates
+// per second one origin commits.
+func RunIngestBench(ctx context.Context, cfg BenchConfig, out io.Writer) error {
+	updates, err := ReadSource(ctx, cfg.Source, "bench")
+	if err != nil {
+		return err
+	}
+
+	elapsed, err := benchFullLoad(ctx, cfg, updates)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "full load: %d objects in %.1f s, %.0f objects/s end to end\n", len(updates), elapsed.Seconds(), float64(len(updates))/elapsed.Seconds())
+
+	queued := updates[:min(cfg.Updates, len(updates))]
+	elapsed, err = benchSustained(ctx, cfg, queued)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "sustained: %d queued updates committed in %.1f s, %.0f updates/s by one origin with %d workers\n", len(queued), elapsed.Seconds(), float64(len(queued))/elapsed.Seconds(), cfg.Workers)
+	return nil
+}
+
+func benchRegion(ctx context.Context, cfg BenchConfig, name string, external bool) (*Region, error) {
+	cluster, err := postgres.Start(ctx, postgres.Config{Dir: filepath.Join(cfg.Dir, name), Durable: true, Database: postgres.DefaultDatabase})
+	if err != nil {
+		return nil, err
+	}
+
+	region, err := StartRegion(ctx, RegionConfig{
+		Name: "us-east-1", DatabaseURL: cluster.DSN(), Bucket: "movie-updates", Queue: "movie-updates",
+		ExternalOrigin: external, OriginWorkers: cfg.Workers,
+	})
+	if err != nil {
+		cluster.Stop()
+		return nil, err
+	}
+	region.closers = append([]func() error{cluster.Stop}, region.closers...)
+	return region, nil
+}
+
+func benchFullLoad(ctx context.Context, cfg BenchConfig, updates []Update) (time.Duration, error) {
+	region, err := benchRegion(ctx, cfg, "full", false)
+	if err != nil {
+		return 0, err
+	}
+	defer region.Close()
+
+	start := time.Now()
+	if err := Upload(ctx, region.Clients.S3, region.Bucket, updates, 16, func() {}); err != nil {
+		return 0, err
+	}
+	if err := waitLedger(ctx, region.Origin.Store(), int64(len(updates))); err != nil {
+		return 0, err
+	}
+	return time.Since(start), nil
+}
+
+// benchSustained writes the updates with no origin running, so their
+// notifications wait in the queue, then starts one origin and times it
+// until every update is committed.
+func benchSustained(ctx context.Context, cfg BenchConfig, updates []Update) (time.Duration, error) {
+	region, err := benchRegion(ctx, cfg, "sustained", true)
+	if err != nil {
+		return 0, err
+	}
+	defer region.Close()
+
+	if err := Upload(ctx, region.Clients.S3, region.Bucket, updates, 16, func() {}); err != nil {
+		return 0, err
+	}
+
+	originConfig := origin.DefaultConfig()
+	originConfig.DatabaseURL, originConfig.QueueURL, originConfig.AWS, originConfig.Workers = region.DatabaseURL, region.QueueURL, region.AWS, cfg.Workers
+	server, err := origin.New(ctx, originConfig)
+	if err != nil {
+		return 0, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { done <- server.Run(runCtx, ln) }()
+	err = waitLedger(ctx, server.Store(), int64(len(updates)))
+	elapsed := time.Since(start)
+	stop()
+	<-done
+	return elapsed, err
+}
+
+func waitLedger(ctx context.Context, store *origin.Store, n int64) error {
+	deadline := time.Now().Add(10 * time.Minute)
+	for {
+		stats, err := store.Stats(ctx)
+		if err != nil {
+			return err
+		}
+		if stats.LedgerEntries >= n {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the origin stored %d of %d objects in 10 minutes", stats.LedgerEntries, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
