@@ -30,9 +30,14 @@ type Config struct {
 	EdgeToken string
 	// OriginTimeout bounds one origin request, including its database work.
 	OriginTimeout time.Duration
-	// CacheTTL is how long a cached answer is served before it is fetched
-	// again: the bound on staleness when no invalidation arrives.
-	CacheTTL time.Duration
+	// CacheFresh is how long a cached answer is served as it is. An older
+	// answer is still served, marked stale with an Age header, while a
+	// background fill replaces it; so it bounds staleness when no
+	// invalidation arrives and the origin answers.
+	CacheFresh time.Duration
+	// CacheMaxStale is how long an answer is kept at all: the longest a stale
+	// answer is served while the origin fails to answer.
+	CacheMaxStale time.Duration
 	// CacheMaxMB is bigcache's hard limit on the memory of cached entries, in
 	// megabytes. Raising it raises the hit ratio and the resident memory,
 	// which runs to about twice this figure under churn.
@@ -56,7 +61,8 @@ func DefaultConfig() Config {
 	return Config{
 		Region:          "us-east-1",
 		OriginTimeout:   3 * time.Second,
-		CacheTTL:        30 * time.Second,
+		CacheFresh:      30 * time.Second,
+		CacheMaxStale:   10 * time.Minute,
 		CacheMaxMB:      512,
 		KeyRefresh:      5 * time.Second,
 		DrainDelay:      5 * time.Second,
@@ -71,13 +77,22 @@ type Server struct {
 	fills    singleflight.Group
 	origin   *originClient
 	keys     keyring
+	limits   *limiters
 	metrics  *metrics
 	registry *prometheus.Registry
 	logger   *slog.Logger
 
+	// refreshes bounds the background fills of stale answers running at once.
+	refreshes  chan struct{}
+	background sync.WaitGroup
+
 	ready        atomic.Bool
 	requestCount atomic.Uint64
 }
+
+// maxRefreshes bounds concurrent background fills, so a burst of stale hits
+// cannot flood the origin.
+const maxRefreshes = 8
 
 // New returns an edge with an empty cache.
 func New(ctx context.Context, cfg Config) (*Server, error) {
@@ -89,24 +104,47 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 
 	// bigcache prints to stdout when its context ends; Close stops it quietly.
-	cache, err := bigcache.New(context.WithoutCancel(ctx), cacheConfig(cfg))
+	s := &Server{
+		cfg:       cfg,
+		origin:    newOriginClient(cfg.OriginURL, cfg.EdgeToken, cfg.OriginTimeout),
+		metrics:   newMetrics(cfg.Registry, cfg.Region),
+		registry:  cfg.Registry,
+		logger:    cfg.Logger,
+		refreshes: make(chan struct{}, maxRefreshes),
+		limits:    newLimiters(time.Now),
+	}
+
+	cacheCfg := cacheConfig(cfg)
+	cacheCfg.OnRemoveWithReason = func(_ string, _ []byte, reason bigcache.RemoveReason) {
+		s.metrics.cacheRemovals.WithLabelValues(removeReason(reason)).Inc()
+	}
+	cache, err := bigcache.New(context.WithoutCancel(ctx), cacheCfg)
 	if err != nil {
 		return nil, fmt.Errorf("creating cache: %w", err)
 	}
+	s.cache = cache
+	s.metrics.watchCache(cfg.Registry, cache)
+	return s, nil
+}
 
-	return &Server{
-		cfg:      cfg,
-		cache:    cache,
-		origin:   newOriginClient(cfg.OriginURL, cfg.EdgeToken, cfg.OriginTimeout),
-		metrics:  newMetrics(cfg.Registry, cfg.Region),
-		registry: cfg.Registry,
-		logger:   cfg.Logger,
-	}, nil
+func removeReason(reason bigcache.RemoveReason) string {
+	switch reason {
+	case bigcache.Expired:
+		return "expired"
+	case bigcache.NoSpace:
+		return "no_space"
+	default:
+		return "deleted"
+	}
 }
 
 func cacheConfig(cfg Config) bigcache.Config {
-	c := bigcache.DefaultConfig(cfg.CacheTTL)
-	c.CleanWindow = cfg.CacheTTL / 2
+	c := bigcache.DefaultConfig(cfg.CacheMaxStale)
+	// bigcache splits the hard limit evenly between shards; a small cache
+	// gets fewer shards so each still holds a few full result pages.
+	c.Shards = min(1024, max(16, nextPowerOfTwo(cfg.CacheMaxMB*2)))
+	c.CleanWindow = time.Minute
+	c.Hasher = newKeyedHasher()
 	c.HardMaxCacheSize = cfg.CacheMaxMB
 	c.MaxEntrySize = 32 << 10
 	c.Verbose = false
@@ -138,6 +176,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 
 	stopBackground()
 	wg.Wait()
+	s.background.Wait()
 	s.cache.Close()
 	return err
 }
@@ -179,4 +218,12 @@ type cacheLogger struct{ logger *slog.Logger }
 
 func (l cacheLogger) Printf(format string, args ...any) {
 	l.logger.Debug("cache: " + fmt.Sprintf(format, args...))
+}
+
+func nextPowerOfTwo(n int) int {
+	p := 1
+	for p < n {
+		p *= 2
+	}
+	return p
 }

@@ -2,9 +2,9 @@ package edge
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -80,6 +80,12 @@ func (s *Server) route(ctx *fasthttp.RequestCtx, requestID string) (route, clien
 		return "unauthorized", ""
 	}
 	if !s.allowed(ctx, key, routeScopes[name], requestID) {
+		return name, key.ID
+	}
+	if ok, delay := s.limits.allow(key); !ok {
+		s.metrics.rateLimited.Inc()
+		ctx.Response.Header.Set("Retry-After", strconv.Itoa(retryAfterSeconds(delay)))
+		s.writeError(ctx, http.StatusTooManyRequests, apierror.Detail{Code: apierror.CodeRateLimited, Message: fmt.Sprintf("this API key is over its rate limit of %d requests per second; retry after the Retry-After seconds", key.RatePerSecond), RequestID: requestID})
 		return name, key.ID
 	}
 	if name != "movies" && ctx.QueryArgs().Len() > 0 {
@@ -206,17 +212,25 @@ func (s *Server) getMovie(ctx *fasthttp.RequestCtx, id, requestID string) {
 
 // serveCached answers from the cache, or fetches originPath from the origin
 // once for all concurrent requests of the same key and caches the answer
-// when it is a success or a 404.
+// when it is a success or a 404. An answer older than CacheFresh is still
+// served, marked stale, while a background fill replaces it; that also
+// keeps answering while the origin is down, until CacheMaxStale.
 func (s *Server) serveCached(ctx *fasthttp.RequestCtx, cacheKey, originPath, requestID string) {
-	if entry, err := s.cache.Get(cacheKey); err == nil {
-		s.metrics.cacheHits.Inc()
-		ctx.Response.Header.Set("X-Cache", "hit")
-		s.writeAnswer(ctx, decodeEntry(entry), requestID)
-		return
+	gzipWanted := ctx.Request.Header.HasAcceptEncoding("gzip")
+	variant := cacheKey
+	if gzipWanted {
+		variant = gzipKey(cacheKey)
+	}
+
+	if buf, err := s.cache.Get(variant); err == nil {
+		if cached, ok := decodeEntry(buf); ok {
+			s.serveHit(ctx, cached, cacheKey, originPath, gzipWanted, requestID)
+			return
+		}
 	}
 
 	s.metrics.cacheMisses.Inc()
-	answer, err := s.fill(cacheKey, originPath)
+	filled, err := s.fill(cacheKey, originPath)
 	if err != nil {
 		s.logger.Warn("filling cache from origin", "request_id", requestID, "path", originPath, "error", err)
 		ctx.Response.Header.Set("Retry-After", "1")
@@ -225,60 +239,143 @@ func (s *Server) serveCached(ctx *fasthttp.RequestCtx, cacheKey, originPath, req
 	}
 
 	ctx.Response.Header.Set("X-Cache", "miss")
-	s.writeAnswer(ctx, answer, requestID)
+	answer := filled.plain
+	if gzipWanted {
+		answer = filled.gzip
+	}
+	s.writeEntry(ctx, answer, gzipWanted, requestID)
 }
 
-// writeAnswer writes an origin answer. An error answer gets this request's
-// id, because a cached one carries none.
-func (s *Server) writeAnswer(ctx *fasthttp.RequestCtx, answer originAnswer, requestID string) {
-	if answer.status == http.StatusOK {
-		s.writeJSON(ctx, answer.status, answer.body)
+func (s *Server) serveHit(ctx *fasthttp.RequestCtx, cached entry, cacheKey, originPath string, gzipped bool, requestID string) {
+	age := time.Since(cached.filledAt)
+	if age <= s.cfg.CacheFresh {
+		s.metrics.cacheHits.Inc()
+		ctx.Response.Header.Set("X-Cache", "hit")
+	} else {
+		s.metrics.staleServed.Inc()
+		s.metrics.staleAge.Observe(age.Seconds())
+		ctx.Response.Header.Set("X-Cache", "stale")
+		ctx.Response.Header.Set("Age", strconv.Itoa(int(age/time.Second)))
+		s.refreshLater(cacheKey, originPath)
+	}
+	s.writeEntry(ctx, cached, gzipped, requestID)
+}
+
+// writeEntry writes a cached answer with its validators. A success whose
+// ETag the client already holds gets 304 Not Modified, without a body.
+func (s *Server) writeEntry(ctx *fasthttp.RequestCtx, cached entry, gzipped bool, requestID string) {
+	if cached.status != http.StatusOK {
+		s.writeAnswerError(ctx, cached, requestID)
 		return
 	}
 
+	header := &ctx.Response.Header
+	header.Set("ETag", `"`+cached.etag+`"`)
+	header.Set("Cache-Control", "private, no-cache")
+	header.Set("Vary", "Accept-Encoding")
+	if etagMatches(ctx.Request.Header.Peek("If-None-Match"), cached.etag) {
+		ctx.SetStatusCode(http.StatusNotModified)
+		return
+	}
+	if gzipped {
+		header.Set("Content-Encoding", "gzip")
+	}
+	s.writeJSON(ctx, cached.status, cached.body)
+}
+
+// etagMatches reports whether an If-None-Match value names etag, as one of
+// a list, weak or strong, or as "*".
+func etagMatches(ifNoneMatch []byte, etag string) bool {
+	for _, candidate := range strings.Split(string(ifNoneMatch), ",") {
+		candidate = strings.TrimPrefix(strings.TrimSpace(candidate), "W/")
+		if candidate == "*" || candidate == `"`+etag+`"` {
+			return true
+		}
+	}
+	return false
+}
+
+// writeAnswerError writes an origin error answer with this request's id,
+// because a cached one carries none.
+func (s *Server) writeAnswerError(ctx *fasthttp.RequestCtx, answer entry, requestID string) {
 	var body apierror.Body
-	if err := json.Unmarshal(answer.body, &body); err != nil || body.Error.Code == "" {
+	if err := json.Unmarshal(plainBody(answer), &body); err != nil || body.Error.Code == "" {
 		body.Error = apierror.Detail{Code: apierror.CodeInternal, Message: "the origin answered " + strconv.Itoa(answer.status)}
 	}
 	body.Error.RequestID = requestID
 	s.writeError(ctx, answer.status, body.Error)
 }
 
-func (s *Server) fill(cacheKey, originPath string) (originAnswer, error) {
+// plainBody returns an entry's body uncompressed. Error answers are cached
+// uncompressed in both variants, so this never inflates.
+func plainBody(e entry) []byte {
+	return e.body
+}
+
+// filledEntry is both variants of one origin answer.
+type filledEntry struct {
+	plain, gzip entry
+}
+
+// fill fetches an answer from the origin once for all concurrent callers
+// with the same key and caches both variants.
+func (s *Server) fill(cacheKey, originPath string) (filledEntry, error) {
 	value, err, _ := s.fills.Do(cacheKey, func() (any, error) {
 		start := time.Now()
 		answer, err := s.origin.get(context.Background(), originPath)
 		if err != nil {
-			return originAnswer{}, err
+			return filledEntry{}, err
 		}
 		if answer.status >= 500 {
-			return originAnswer{}, &originStatusError{status: answer.status}
+			return filledEntry{}, &originStatusError{status: answer.status}
 		}
-
 		s.metrics.fillSeconds.Observe(time.Since(start).Seconds())
+
+		filled := newFilledEntry(answer, time.Now())
 		if answer.status == http.StatusOK || answer.status == http.StatusNotFound {
-			if err := s.cache.Set(cacheKey, encodeEntry(answer)); err != nil {
-				s.logger.Warn("caching origin answer", "path", originPath, "bytes", len(answer.body), "error", err)
-			}
+			s.store(cacheKey, filled)
 		}
-		return answer, nil
+		return filled, nil
 	})
 	if err != nil {
-		return originAnswer{}, err
+		return filledEntry{}, err
 	}
-	return value.(originAnswer), nil
+	return value.(filledEntry), nil
 }
 
-// encodeEntry stores an answer as its status in two bytes, then its body.
-func encodeEntry(answer originAnswer) []byte {
-	entry := make([]byte, 2+len(answer.body))
-	binary.BigEndian.PutUint16(entry, uint16(answer.status))
-	copy(entry[2:], answer.body)
-	return entry
+func newFilledEntry(answer originAnswer, now time.Time) filledEntry {
+	plain := entry{status: answer.status, filledAt: now, etag: etagOf(answer.body), body: answer.body}
+	compressed := plain
+	if answer.status == http.StatusOK {
+		compressed.body = gzipped(answer.body)
+	}
+	return filledEntry{plain: plain, gzip: compressed}
 }
 
-func decodeEntry(entry []byte) originAnswer {
-	return originAnswer{status: int(binary.BigEndian.Uint16(entry)), body: entry[2:]}
+func (s *Server) store(cacheKey string, filled filledEntry) {
+	for key, e := range map[string]entry{cacheKey: filled.plain, gzipKey(cacheKey): filled.gzip} {
+		if err := s.cache.Set(key, e.encode()); err != nil {
+			s.logger.Warn("caching origin answer", "key_bytes", len(key), "bytes", len(e.body), "error", err)
+		}
+	}
+}
+
+// refreshLater fills a stale entry again in the background. At most
+// maxRefreshes run at once; a refresh that finds them all busy is skipped,
+// and the next stale hit asks again.
+func (s *Server) refreshLater(cacheKey, originPath string) {
+	select {
+	case s.refreshes <- struct{}{}:
+	default:
+		return
+	}
+
+	s.background.Go(func() {
+		defer func() { <-s.refreshes }()
+		if _, err := s.fill(cacheKey, originPath); err != nil {
+			s.logger.Debug("refreshing stale answer; serving it stale meanwhile", "path", originPath, "error", err)
+		}
+	})
 }
 
 type originStatusError struct{ status int }

@@ -1,6 +1,9 @@
 package edge
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/allegro/bigcache/v3"
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // metrics are the edge's Prometheus series. Labels stay few and bounded:
 // route, status and client (an API key id), never a movie id or a raw path.
@@ -10,6 +13,11 @@ type metrics struct {
 	cacheHits      prometheus.Counter
 	cacheMisses    prometheus.Counter
 	fillSeconds    prometheus.Histogram
+	staleServed    prometheus.Counter
+	staleAge       prometheus.Histogram
+	cacheRemovals  *prometheus.CounterVec
+	rateLimited    prometheus.Counter
+	labels         prometheus.Labels
 }
 
 func newMetrics(registry prometheus.Registerer, region string) *metrics {
@@ -33,6 +41,32 @@ func newMetrics(registry prometheus.Registerer, region string) *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
 		}),
 	}
-	registry.MustRegister(m.requests, m.requestSeconds, m.cacheHits, m.cacheMisses, m.fillSeconds)
+	m.staleServed = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "edge_cache_stale_served_total", Help: "Answers served past their freshness, while a fill replaces them or the origin fails.", ConstLabels: labels,
+	})
+	m.staleAge = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "edge_cache_stale_age_seconds", Help: "Age of the stale answers served.", ConstLabels: labels,
+		Buckets: prometheus.ExponentialBuckets(1, 2, 12),
+	})
+	m.cacheRemovals = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "edge_cache_removals_total", Help: "Cache entries removed, by reason (expired, no_space for evictions at the memory limit, deleted).", ConstLabels: labels,
+	}, []string{"reason"})
+	m.rateLimited = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "edge_rate_limited_total", Help: "Requests answered 429 because their key was over its rate limit.", ConstLabels: labels,
+	})
+	m.labels = labels
+	registry.MustRegister(m.requests, m.requestSeconds, m.cacheHits, m.cacheMisses, m.fillSeconds, m.staleServed, m.staleAge, m.cacheRemovals, m.rateLimited)
 	return m
+}
+
+// watchCache exports the cache's size as gauges read at scrape time.
+func (m *metrics) watchCache(registry prometheus.Registerer, cache *bigcache.BigCache) {
+	registry.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "edge_cache_entries", Help: "Entries in the cache (each answer is two: plain and gzip).", ConstLabels: m.labels,
+		}, func() float64 { return float64(cache.Len()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "edge_cache_capacity_bytes", Help: "Memory the cache's shards hold, bounded by CacheMaxMB.", ConstLabels: m.labels,
+		}, func() float64 { return float64(cache.Capacity()) }),
+	)
 }

@@ -20,8 +20,8 @@ func (s *Store) CreateKey(ctx context.Context, name string, scopes []string) (ap
 	}
 
 	hash, _ := hex.DecodeString(key.Hash) // apikey.Hash always returns valid hex
-	_, err = s.pool.Exec(ctx, `INSERT INTO api_keys (id, name, hash, scopes) VALUES ($1, $2, $3, $4)`,
-		key.ID, key.Name, hash, key.Scopes)
+	_, err = s.pool.Exec(ctx, `INSERT INTO api_keys (id, name, hash, scopes, rate_per_second, burst) VALUES ($1, $2, $3, $4, $5, $6)`,
+		key.ID, key.Name, hash, key.Scopes, key.RatePerSecond, key.Burst)
 	if err != nil {
 		return apikey.Key{}, "", fmt.Errorf("storing key %s: %w", key.ID, err)
 	}
@@ -31,7 +31,7 @@ func (s *Store) CreateKey(ctx context.Context, name string, scopes []string) (ap
 // ActiveKeys returns every key that is not revoked.
 func (s *Store) ActiveKeys(ctx context.Context) ([]apikey.Key, error) {
 	rows, err := s.pool.Query(ctx, `
-		SELECT id, name, encode(hash, 'hex'), scopes FROM api_keys
+		SELECT id, name, encode(hash, 'hex'), scopes, rate_per_second, burst FROM api_keys
 		WHERE revoked_at IS NULL ORDER BY created_at, id`)
 	if err != nil {
 		return nil, fmt.Errorf("listing keys: %w", err)
@@ -143,6 +143,22 @@ func (s *Store) Digest(ctx context.Context) (Digest, error) {
 		return Digest{}, fmt.Errorf("computing digest: %w", err)
 	}
 	return d, nil
+}
+
+// SetKeyRate sets the requests per second each edge allows a key, and the
+// burst above that rate. Edges apply it at their next key refresh.
+func (s *Store) SetKeyRate(ctx context.Context, id string, perSecond, burst int) error {
+	if perSecond <= 0 || burst <= 0 {
+		return fmt.Errorf("rate %d/s with burst %d: both must be positive", perSecond, burst)
+	}
+	tag, err := s.pool.Exec(ctx, `UPDATE api_keys SET rate_per_second = $2, burst = $3 WHERE id = $1 AND revoked_at IS NULL`, id, perSecond, burst)
+	if err != nil {
+		return fmt.Errorf("setting rate of key %s: %w", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return notFound("no active key has id %q", id)
+	}
+	return nil
 }
 
 // RevokeKey revokes an API key. Edges stop accepting it at their next key

@@ -22,7 +22,8 @@ func main() {
 	fs.StringVar(&cfg.Region, "region", cfg.Region, "AWS region name, used in logs and metrics")
 	fs.StringVar(&cfg.OriginURL, "origin-url", "http://127.0.0.1:8081", "base URL of the region's origin")
 	fs.StringVar(&cfg.EdgeToken, "edge-token", "", "bearer token for the origin (set it through EDGE_EDGE_TOKEN)")
-	fs.DurationVar(&cfg.CacheTTL, "cache-ttl", cfg.CacheTTL, "how long a cached answer is served")
+	fs.DurationVar(&cfg.CacheFresh, "cache-fresh", cfg.CacheFresh, "how long a cached answer is served before a background fill replaces it")
+	fs.DurationVar(&cfg.CacheMaxStale, "cache-max-stale", cfg.CacheMaxStale, "how long a stale answer is served while the origin fails")
 	fs.IntVar(&cfg.CacheMaxMB, "cache-max-mb", cfg.CacheMaxMB, "hard limit of the cache, in megabytes")
 	fs.DurationVar(&cfg.DrainDelay, "drain-delay", cfg.DrainDelay, "time between turning not ready and closing the listener on shutdown")
 	if err := envflag.Parse(fs, "EDGE", os.Args[1:]); err != nil {

@@ -38,7 +38,7 @@ func listKeys(f *flags) error {
 		return err
 	}
 	for _, k := range keys {
-		fmt.Printf("%s\t%s\t%s\n", k.ID, k.Name, strings.Join(k.Scopes, ","))
+		fmt.Printf("%s\t%s\t%s\t%d/s burst %d\n", k.ID, k.Name, strings.Join(k.Scopes, ","), k.RatePerSecond, k.Burst)
 	}
 	return nil
 }
@@ -116,4 +116,21 @@ func rebuild(f *flags) error {
 	}
 	fmt.Printf("listed %d object versions, ingested %d the database lacked\n", result.Listed, result.Ingested)
 	return digest(f)
+}
+
+func setRate(f *flags) error {
+	if f.id == "" {
+		return fmt.Errorf("-id is required: the key id shown by the keys command")
+	}
+	store, err := f.store()
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	if err := store.SetKeyRate(context.Background(), f.id, f.rate, f.burst); err != nil {
+		return err
+	}
+	fmt.Printf("key %s: %d requests per second per edge, burst %d; edges apply it at their next key refresh\n", f.id, f.rate, f.burst)
+	return nil
 }

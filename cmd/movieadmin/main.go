@@ -20,6 +20,7 @@ commands:
   create-key   create an API key and print its secret once
   keys         list active API keys
   revoke-key   revoke an API key by id
+  set-rate     set a key's rate limit per edge (-id, -rate, -burst)
   quarantine   list quarantined updates with their reasons
   redrive      validate quarantined updates again (-id N, or all)
   digest       print the digest of the current state
@@ -36,7 +37,7 @@ func main() {
 		os.Exit(2)
 	}
 	commands := map[string]func(*flags) error{
-		"create-key": createKey, "keys": listKeys, "revoke-key": revokeKey,
+		"create-key": createKey, "keys": listKeys, "revoke-key": revokeKey, "set-rate": setRate,
 		"quarantine": listQuarantine, "redrive": redrive, "digest": digest, "rebuild": rebuild,
 	}
 	command, ok := commands[os.Args[1]]
@@ -62,6 +63,8 @@ type flags struct {
 	name   string
 	scopes string
 	id     string
+	rate   int
+	burst  int
 }
 
 func newFlags(command string) *flags {
@@ -72,7 +75,9 @@ func newFlags(command string) *flags {
 	f.fs.StringVar(&f.cfg.AWS.S3Endpoint, "s3-endpoint", "", "S3-compatible endpoint; empty uses AWS")
 	f.fs.StringVar(&f.name, "name", "", "create-key: who the key is for")
 	f.fs.StringVar(&f.scopes, "scopes", "query", "create-key: comma-separated scopes of query, audit, admin")
-	f.fs.StringVar(&f.id, "id", "", "revoke-key: key id; redrive: quarantine id (empty redrives all)")
+	f.fs.StringVar(&f.id, "id", "", "revoke-key, set-rate: key id; redrive: quarantine id (empty redrives all)")
+	f.fs.IntVar(&f.rate, "rate", 100, "set-rate: requests per second each edge allows the key")
+	f.fs.IntVar(&f.burst, "burst", 200, "set-rate: requests allowed at once above the rate")
 	return f
 }
 

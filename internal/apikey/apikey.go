@@ -23,13 +23,22 @@ const (
 // scanners and people reading a leaked log alike.
 const secretPrefix = "mq_"
 
+// Default rate limit of a new key, per edge.
+const (
+	DefaultRatePerSecond = 100
+	DefaultBurst         = 200
+)
+
 // Key is a stored API key: its public id, a name for people, the hash of its
-// secret and its scopes.
+// secret, its scopes, and the requests per second each edge allows it, with
+// the burst above that rate.
 type Key struct {
-	ID     string   `json:"id"`
-	Name   string   `json:"name"`
-	Hash   string   `json:"hash"`
-	Scopes []string `json:"scopes"`
+	ID            string   `json:"id"`
+	Name          string   `json:"name"`
+	Hash          string   `json:"hash"`
+	Scopes        []string `json:"scopes"`
+	RatePerSecond int      `json:"rate_per_second"`
+	Burst         int      `json:"burst"`
 }
 
 // Has reports whether the key holds scope.
@@ -56,10 +65,12 @@ func New(name string, scopes []string) (Key, string, error) {
 
 	secret := secretPrefix + base64.RawURLEncoding.EncodeToString(random[:32])
 	key := Key{
-		ID:     "key_" + hex.EncodeToString(random[32:]),
-		Name:   name,
-		Hash:   Hash(secret),
-		Scopes: scopes,
+		ID:            "key_" + hex.EncodeToString(random[32:]),
+		Name:          name,
+		Hash:          Hash(secret),
+		Scopes:        scopes,
+		RatePerSecond: DefaultRatePerSecond,
+		Burst:         DefaultBurst,
 	}
 	return key, secret, nil
 }
