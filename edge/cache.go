@@ -33,21 +33,21 @@ var _ bigcache.Hasher = keyedHasher{}
 // sends: bigcache copies an entry on every read.
 //
 // Encoded layout: status (2 bytes), fill time in Unix milliseconds (8),
-// ETag (16 hex characters), body.
+// quoted ETag (18), body.
 type entry struct {
 	status   int
 	filledAt time.Time
-	etag     string
+	etag     []byte // with its quotes, as the ETag header carries it
 	body     []byte
 }
 
-const entryHeader = 2 + 8 + 16
+const entryHeader = 2 + 8 + 18
 
 func (e entry) encode() []byte {
 	buf := make([]byte, entryHeader+len(e.body))
 	binary.BigEndian.PutUint16(buf, uint16(e.status))
 	binary.BigEndian.PutUint64(buf[2:], uint64(e.filledAt.UnixMilli()))
-	copy(buf[10:26], e.etag)
+	copy(buf[10:28], e.etag)
 	copy(buf[entryHeader:], e.body)
 	return buf
 }
@@ -60,16 +60,17 @@ func decodeEntry(buf []byte) (entry, bool) {
 	return entry{
 		status:   int(binary.BigEndian.Uint16(buf)),
 		filledAt: time.UnixMilli(int64(binary.BigEndian.Uint64(buf[2:]))),
-		etag:     string(buf[10:26]),
+		etag:     buf[10:28],
 		body:     buf[entryHeader:],
 	}, true
 }
 
-// etagOf returns a strong validator for a body: the same on every edge for
-// the same answer, so a client moving between edges still gets 304s.
-func etagOf(body []byte) string {
+// etagOf returns a strong validator for a body, quoted: the same on every
+// edge for the same answer, so a client moving between edges still gets
+// 304s.
+func etagOf(body []byte) []byte {
 	sum := sha256.Sum256(body)
-	return hex.EncodeToString(sum[:8])
+	return []byte(`"` + hex.EncodeToString(sum[:8]) + `"`)
 }
 
 // gzipped compresses a body once, when its entry is filled.

@@ -78,6 +78,7 @@ type Server struct {
 	origin   *originClient
 	keys     keyring
 	limits   *limiters
+	targets  *targetMemo
 	metrics  *metrics
 	registry *prometheus.Registry
 	logger   *slog.Logger
@@ -112,6 +113,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		logger:    cfg.Logger,
 		refreshes: make(chan struct{}, maxRefreshes),
 		limits:    newLimiters(time.Now),
+		targets:   newTargetMemo(),
 	}
 
 	cacheCfg := cacheConfig(cfg)

@@ -2,6 +2,8 @@ package edge
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"log/slog"
 	"sync/atomic"
 	"time"
@@ -9,19 +11,20 @@ import (
 	"moviequery/internal/apikey"
 )
 
-// keyring holds the active API keys by hash, replaced whole on each refresh
-// so lookups take no lock.
+// keyring holds the active API keys by the SHA-256 of their secret,
+// replaced whole on each refresh so lookups take no lock.
 type keyring struct {
-	byHash atomic.Pointer[map[string]apikey.Key]
+	byHash atomic.Pointer[map[[sha256.Size]byte]apikey.Key]
 }
 
-// lookup returns the key whose secret is given, if it is active.
-func (k *keyring) lookup(secret string) (apikey.Key, bool) {
+// lookup returns the key whose secret is given, if it is active. Looking up
+// the hash of the secret, not the secret, leaks nothing through timing.
+func (k *keyring) lookup(secret []byte) (apikey.Key, bool) {
 	keys := k.byHash.Load()
-	if keys == nil || secret == "" {
+	if keys == nil || len(secret) == 0 {
 		return apikey.Key{}, false
 	}
-	key, ok := (*keys)[apikey.Hash(secret)]
+	key, ok := (*keys)[sha256.Sum256(secret)]
 	return key, ok
 }
 
@@ -29,10 +32,15 @@ func (k *keyring) loaded() bool {
 	return k.byHash.Load() != nil
 }
 
+// replace installs a new key list. Keys whose hash is not 64 hex
+// characters are skipped: they could never match.
 func (k *keyring) replace(keys []apikey.Key) {
-	byHash := make(map[string]apikey.Key, len(keys))
+	byHash := make(map[[sha256.Size]byte]apikey.Key, len(keys))
 	for _, key := range keys {
-		byHash[key.Hash] = key
+		var hash [sha256.Size]byte
+		if n, err := hex.Decode(hash[:], []byte(key.Hash)); err == nil && n == sha256.Size {
+			byHash[hash] = key
+		}
 	}
 	k.byHash.Store(&byHash)
 }

@@ -1,6 +1,9 @@
 package edge
 
 import (
+	"strconv"
+	"sync"
+
 	"github.com/allegro/bigcache/v3"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -18,6 +21,47 @@ type metrics struct {
 	cacheRemovals  *prometheus.CounterVec
 	rateLimited    prometheus.Counter
 	labels         prometheus.Labels
+
+	// seriesMu guards the caches of children below, which let a request be
+	// counted without allocating once its series exists.
+	seriesMu        sync.RWMutex
+	requestCounters map[requestSeries]prometheus.Counter
+	routeHistograms map[string]prometheus.Observer
+}
+
+type requestSeries struct {
+	route  string
+	status int
+	client string
+}
+
+func (m *metrics) countRequest(route string, status int, client string) {
+	series := requestSeries{route: route, status: status, client: client}
+	m.seriesMu.RLock()
+	counter, ok := m.requestCounters[series]
+	m.seriesMu.RUnlock()
+
+	if !ok {
+		counter = m.requests.WithLabelValues(route, strconv.Itoa(status), client)
+		m.seriesMu.Lock()
+		m.requestCounters[series] = counter
+		m.seriesMu.Unlock()
+	}
+	counter.Inc()
+}
+
+func (m *metrics) routeSeconds(route string) prometheus.Observer {
+	m.seriesMu.RLock()
+	observer, ok := m.routeHistograms[route]
+	m.seriesMu.RUnlock()
+
+	if !ok {
+		observer = m.requestSeconds.WithLabelValues(route)
+		m.seriesMu.Lock()
+		m.routeHistograms[route] = observer
+		m.seriesMu.Unlock()
+	}
+	return observer
 }
 
 func newMetrics(registry prometheus.Registerer, region string) *metrics {
@@ -55,6 +99,8 @@ func newMetrics(registry prometheus.Registerer, region string) *metrics {
 		Name: "edge_rate_limited_total", Help: "Requests answered 429 because their key was over its rate limit.", ConstLabels: labels,
 	})
 	m.labels = labels
+	m.requestCounters = map[requestSeries]prometheus.Counter{}
+	m.routeHistograms = map[string]prometheus.Observer{}
 	registry.MustRegister(m.requests, m.requestSeconds, m.cacheHits, m.cacheMisses, m.fillSeconds, m.staleServed, m.staleAge, m.cacheRemovals, m.rateLimited)
 	return m
 }

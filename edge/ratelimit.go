@@ -28,6 +28,9 @@ func newLimiters(now func() time.Time) *limiters {
 func (l *limiters) allow(key apikey.Key) (bool, time.Duration) {
 	limiter := l.limiter(key)
 	now := l.now()
+	if limiter.AllowN(now, 1) {
+		return true, 0
+	}
 
 	reservation := limiter.ReserveN(now, 1)
 	delay := reservation.DelayFrom(now)

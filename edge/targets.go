@@ -1,0 +1,164 @@
+package edge
+
+import (
+	"hash/maphash"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/valyala/fasthttp"
+
+	"moviequery/internal/apierror"
+	"moviequery/internal/apikey"
+	"moviequery/internal/movie"
+	"moviequery/internal/query"
+)
+
+// target is what a valid request URI resolves to: its route, the scope it
+// needs, its two cache keys and the origin path that fills them.
+type target struct {
+	route      string
+	scope      string
+	cacheKey   string
+	gzipKey    string
+	originPath string
+}
+
+func newTarget(route, scope, cacheKey, originPath string) *target {
+	return &target{route: route, scope: scope, cacheKey: cacheKey, gzipKey: gzipKey(cacheKey), originPath: originPath}
+}
+
+// targetError is a request URI that names a route but carries bad
+// parameters, answered after the key check.
+type targetError struct {
+	apierror.Detail
+	status int
+	route  string
+}
+
+// resolveTarget returns the target of the request URI, a targetError, or
+// neither for an unknown route. Resolved URIs are remembered, so a repeated
+// request skips parsing and normalizing its query.
+func (s *Server) resolveTarget(ctx *fasthttp.RequestCtx) (*target, *targetError) {
+	uri := ctx.RequestURI()
+	if t := s.targets.get(uri); t != nil {
+		return t, nil
+	}
+
+	t, err := parseTarget(string(ctx.Path()), ctx.URI().QueryString())
+	if t != nil {
+		s.targets.put(uri, t)
+	}
+	return t, err
+}
+
+// parseTarget resolves a decoded path and a raw query string.
+func parseTarget(path string, rawQuery []byte) (*target, *targetError) {
+	switch path {
+	case routeMovies:
+		return parseSearch(string(rawQuery))
+	case routeGenres:
+		return noParams(newTarget("genres", apikey.ScopeQuery, cacheGenres, "/internal/v1/genres"), rawQuery)
+	}
+
+	rest, ok := strings.CutPrefix(path, routeMovies+"/")
+	if !ok || rest == "" {
+		return nil, nil
+	}
+	if id, ok := strings.CutSuffix(rest, "/revisions"); ok && !strings.Contains(id, "/") {
+		return movieTarget("revisions", apikey.ScopeAudit, cacheRevisions, id, "/revisions", rawQuery)
+	}
+	if strings.Contains(rest, "/") {
+		return nil, nil
+	}
+	return movieTarget("movie", apikey.ScopeQuery, cacheMovie, rest, "", rawQuery)
+}
+
+func parseSearch(raw string) (*target, *targetError) {
+	values, err := url.ParseQuery(raw)
+	if err != nil {
+		message := "the query string is not valid URL encoding: " + err.Error()
+		if strings.Contains(raw, ";") {
+			message = "the query string contains a ';'; separate parameters with '&' and write a ';' inside a value as %3B"
+		}
+		return nil, badParam("movies", "", message)
+	}
+
+	q, err := query.Parse(values)
+	if err != nil {
+		paramErr := err.(*query.Error)
+		return nil, badParam("movies", paramErr.Param, paramErr.Error())
+	}
+
+	canonical := q.Encode()
+	return newTarget("movies", apikey.ScopeQuery, cacheSearch+canonical, "/internal/v1/movies?"+canonical), nil
+}
+
+func movieTarget(route, scope, prefix, id, suffix string, rawQuery []byte) (*target, *targetError) {
+	if !movie.ValidID(id) {
+		return nil, &targetError{status: http.StatusNotFound, route: route, Detail: apierror.Detail{Code: apierror.CodeNotFound, Message: "no movie has id " + strconv.Quote(id)}}
+	}
+	return noParams(newTarget(route, scope, prefix+id, "/internal/v1/movies/"+id+suffix), rawQuery)
+}
+
+// noParams rejects a query string on a route that takes no parameters.
+func noParams(t *target, rawQuery []byte) (*target, *targetError) {
+	if len(rawQuery) == 0 {
+		return t, nil
+	}
+	name, _, _ := strings.Cut(string(rawQuery), "=")
+	return nil, badParam(t.route, name, "this route takes no parameters")
+}
+
+func badParam(route, param, message string) *targetError {
+	return &targetError{status: http.StatusBadRequest, route: route, Detail: apierror.Detail{Code: apierror.CodeInvalidParameter, Message: message, Param: param}}
+}
+
+// targetMemo remembers the targets of request URIs, split in shards to
+// keep lock contention low. A full shard is emptied and starts again, which
+// bounds memory at targetShards × maxTargetsPerShard URIs.
+type targetMemo struct {
+	seed   maphash.Seed
+	shards [targetShards]targetShard
+}
+
+const (
+	targetShards       = 64
+	maxTargetsPerShard = 2048
+)
+
+type targetShard struct {
+	mu      sync.RWMutex
+	targets map[string]*target // guarded by mu
+}
+
+func newTargetMemo() *targetMemo {
+	m := &targetMemo{seed: maphash.MakeSeed()}
+	for i := range m.shards {
+		m.shards[i].targets = make(map[string]*target)
+	}
+	return m
+}
+
+func (m *targetMemo) shard(uri []byte) *targetShard {
+	return &m.shards[maphash.Bytes(m.seed, uri)%targetShards]
+}
+
+func (m *targetMemo) get(uri []byte) *target {
+	shard := m.shard(uri)
+	shard.mu.RLock()
+	defer shard.mu.RUnlock()
+	return shard.targets[string(uri)]
+}
+
+func (m *targetMemo) put(uri []byte, t *target) {
+	shard := m.shard(uri)
+	shard.mu.Lock()
+	defer shard.mu.Unlock()
+	if len(shard.targets) >= maxTargetsPerShard {
+		clear(shard.targets)
+	}
+	shard.targets[string(uri)] = t
+}
