@@ -148,7 +148,11 @@ func cacheConfig(cfg Config) bigcache.Config {
 	c.CleanWindow = time.Minute
 	c.Hasher = newKeyedHasher()
 	c.HardMaxCacheSize = cfg.CacheMaxMB
-	c.MaxEntrySize = 32 << 10
+	// The two settings below only size each shard's first buffer, which
+	// grows as entries arrive up to the hard limit. bigcache's defaults
+	// would start every shard at its share of the hard limit.
+	c.MaxEntriesInWindow = c.Shards * 16
+	c.MaxEntrySize = 4 << 10
 	c.Verbose = false
 	c.Logger = cacheLogger{logger: cfg.Logger}
 	return c
