@@ -35,6 +35,9 @@ func TestParseCanonicalForm(t *testing.T) {
 		{"title=Les+Mise%CC%81rables", "title=les+miserables&limit=20"},
 		{"cast=%20John%20%20WAYNE%20", "cast=john+wayne&limit=20"},
 		{"title=100%25+_x_*", "title=100%25+_x_%2A&limit=20"},
+		{"title=a%2Bb", "title=a%2Bb&limit=20"},
+		{"title=a+b", "title=a+b&limit=20"},
+		{"title=AC%2FDC", "title=ac%2Fdc&limit=20"},
 	}
 	for _, tt := range tests {
 		if got := mustParse(t, tt.raw).Encode(); got != tt.want {
@@ -130,4 +133,25 @@ func TestParseRejectsUnsafeText(t *testing.T) {
 			t.Errorf("Parse(%q): got nil error, want one", raw)
 		}
 	}
+}
+
+func FuzzDecodeCursor(f *testing.F) {
+	q := Query{Genre: "drama", Limit: 20}
+	id := movie.ID(movie.Record{Title: "Heat", Year: 1995})
+	f.Add(Cursor{Year: 1995, Title: "heat", ID: id}.Encode(q.Fingerprint()))
+	f.Add("")
+	f.Add("eyJ2IjoxfQ")
+	f.Fuzz(func(t *testing.T, raw string) {
+		cursor, err := DecodeCursor(raw, q.Fingerprint())
+		if err != nil {
+			return
+		}
+		if !movie.ValidID(cursor.ID) {
+			t.Errorf("DecodeCursor(%q) accepted id %q", raw, cursor.ID)
+		}
+		again, err := DecodeCursor(cursor.Encode(q.Fingerprint()), q.Fingerprint())
+		if err != nil || again != cursor {
+			t.Errorf("cursor %+v does not survive a round trip: got %+v, %v", cursor, again, err)
+		}
+	})
 }

@@ -68,6 +68,7 @@ func checkQueries(t *testing.T, e env) {
 		{"", func(sampleMovie) bool { return true }},
 	}
 
+	checkEmptyArrays(t, e)
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {
 			want := expected(e.movies, tt.match)
@@ -84,6 +85,18 @@ func checkQueries(t *testing.T, e env) {
 				}
 			}
 		})
+	}
+}
+
+// checkEmptyArrays checks that movies without cast or genres carry empty
+// arrays, never null.
+func checkEmptyArrays(t *testing.T, e env) {
+	t.Helper()
+	_, body := get(t, e.region.EdgeURLs[0]+"/v1/movies?limit=100", e.key)
+	for _, field := range []string{`"cast":null`, `"genres":null`, `"movies":null`} {
+		if strings.Contains(string(body), field) {
+			t.Errorf("page holds %s, want []", field)
+		}
 	}
 }
 
