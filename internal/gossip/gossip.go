@@ -39,8 +39,9 @@ type Config struct {
 	// on memberlist's goroutine, so it must return quickly; the byte slice is
 	// only valid during the call.
 	OnMessage func([]byte)
-	// LAN selects memberlist's timings for one data center: probes every
-	// second, gossip every 200 ms. Tests set faster timings through Tune.
+	// Tune, when set, adjusts memberlist's configuration after the defaults
+	// for one data center (probes every second, gossip every 200 ms); tests
+	// use it for faster timings.
 	Tune   func(*memberlist.Config)
 	Logger *slog.Logger
 }
