@@ -115,6 +115,11 @@ func (s *Server) authenticate(ctx *fasthttp.RequestCtx, id requestID) (apikey.Ke
 		return apikey.Key{}, false
 	}
 
+	if !s.keys.loaded() {
+		ctx.Response.Header.Set("Retry-After", "1")
+		s.writeError(ctx, http.StatusServiceUnavailable, apierror.Detail{Code: apierror.CodeUnavailable, Message: "this edge has not loaded the API keys yet; retry shortly", RequestID: id.String()})
+		return apikey.Key{}, false
+	}
 	key, ok := s.keys.lookup(secret)
 	if !ok {
 		s.writeError(ctx, http.StatusUnauthorized, apierror.Detail{Code: apierror.CodeUnauthorized, Message: "unknown or revoked API key", RequestID: id.String()})
@@ -345,10 +350,13 @@ func (s *Server) serveMetrics(ctx *fasthttp.RequestCtx) {
 // handleBadRequest answers a request fasthttp could not parse, in the
 // API's JSON error shape.
 func (s *Server) handleBadRequest(ctx *fasthttp.RequestCtx, err error) {
+	id := requestID(s.requestCount.Add(1))
+	ctx.Response.Header.Set("X-Request-Id", id.String())
+
 	status, message := http.StatusBadRequest, "the request could not be parsed: "+err.Error()
 	var tooBig *fasthttp.ErrSmallBuffer
 	if errors.As(err, &tooBig) {
-		status, message = http.StatusRequestHeaderFieldsTooLarge, "the request line and headers are over 16 KB; shorten the query"
+		status, message = http.StatusRequestHeaderFieldsTooLarge, "the request line and headers together are over 16 KB; shorten the query or the headers"
 	}
-	s.writeError(ctx, status, apierror.Detail{Code: apierror.CodeInvalidParameter, Message: message})
+	s.writeError(ctx, status, apierror.Detail{Code: apierror.CodeInvalidParameter, Message: message, RequestID: id.String()})
 }

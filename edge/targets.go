@@ -108,8 +108,18 @@ func noParams(t *target, rawQuery []byte) (*target, *targetError) {
 	if len(rawQuery) == 0 {
 		return t, nil
 	}
-	name, _, _ := strings.Cut(string(rawQuery), "=")
-	return nil, badParam(t.route, name, "this route takes no parameters")
+	return nil, badParam(t.route, firstParamName(string(rawQuery)), "this route takes no parameters")
+}
+
+// firstParamName returns the decoded name of a query string's first
+// parameter, or its raw text when that does not decode.
+func firstParamName(rawQuery string) string {
+	first, _, _ := strings.Cut(rawQuery, "&")
+	name, _, _ := strings.Cut(first, "=")
+	if decoded, err := url.QueryUnescape(name); err == nil {
+		return decoded
+	}
+	return name
 }
 
 func badParam(route, param, message string) *targetError {

@@ -19,6 +19,7 @@ func TestParseTarget(t *testing.T) {
 		{"/v1/movies", "title=a;b", "", "", 400},
 		{"/v1/genres", "", "genres", "g:", 0},
 		{"/v1/genres", "x=1", "", "", 400},
+		{"/v1/genres", "x&y=1", "", "", 400},
 		{"/v1/movies/" + id, "", "movie", "m:" + id, 0},
 		{"/v1/movies/" + id + "/revisions", "", "revisions", "r:" + id, 0},
 		{"/v1/movies/nope", "", "", "", 404},
@@ -37,6 +38,15 @@ func TestParseTarget(t *testing.T) {
 		}
 		if gotRoute != tt.wantRoute || gotKey != tt.wantKey || gotStatus != tt.wantStatus {
 			t.Errorf("parseTarget(%q, %q) = route %q key %q status %d, want %q %q %d", tt.path, tt.query, gotRoute, gotKey, gotStatus, tt.wantRoute, tt.wantKey, tt.wantStatus)
+		}
+	}
+}
+
+func TestFirstParamName(t *testing.T) {
+	tests := map[string]string{"x=1": "x", "x&y=1": "x", "%41=1": "A", "a%zz=1": "a%zz", "=1": ""}
+	for raw, want := range tests {
+		if got := firstParamName(raw); got != want {
+			t.Errorf("firstParamName(%q) = %q, want %q", raw, got, want)
 		}
 	}
 }
