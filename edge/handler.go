@@ -219,7 +219,11 @@ func (s *Server) writeEntry(ctx *fasthttp.RequestCtx, cached entry, gzipped bool
 	if gzipped {
 		header.Set("Content-Encoding", "gzip")
 	}
-	s.writeJSON(ctx, cached.status, cached.body)
+	ctx.SetStatusCode(cached.status)
+	ctx.SetContentType("application/json")
+	// The body is the copy bigcache made for this request alone, so the
+	// response can own it without a second copy.
+	ctx.Response.SetBodyRaw(cached.body)
 }
 
 // etagMatches reports whether an If-None-Match value names etag (quoted),
