@@ -88,6 +88,7 @@ type pending struct {
 	hash     [sha256.Size]byte
 	document string
 	revision int64
+	search   searchFields // the folded values the search index holds
 }
 
 func (p *pending) order() movie.Order {
@@ -194,6 +195,10 @@ func validateAll(fresh []*pending) (valid, invalid []*pending) {
 		}
 
 		p.movieID = movie.ID(p.record)
+		p.search = searchFields{
+			id: p.movieID, year: p.record.Year, title: movie.FoldSearch(p.record.Title),
+			cast: movie.FoldSearchAll(p.record.Cast), genres: movie.FoldSearchAll(p.record.Genres),
+		}
 		p.hash = sha256.Sum256(p.obj.Raw)
 		document, _ := json.Marshal(movie.NewDocument(p.record)) // a Record always marshals
 		p.document = string(document)
@@ -314,48 +319,150 @@ func latestPerMovie(valid []*pending) []*pending {
 }
 
 // upsertMovies makes each update its movie's current state unless the
-// current state has a greater order key, and returns those that did.
+// current state has a greater order key, and returns those that did. It
+// keeps search_postings and search_counts in step in the same transaction.
+//
+// New movies are inserted first. Existing ones are then locked and read
+// before they are updated, so the values the search index holds for them
+// are known exactly. One INSERT ... ON CONFLICT DO UPDATE could not return
+// the values it replaced, because RETURNING shows only the new row in
+// PostgreSQL 15.
 func upsertMovies(ctx context.Context, tx pgx.Tx, candidates []*pending) ([]*pending, error) {
+	inserted, err := insertNewMovies(ctx, tx, candidates)
+	if err != nil {
+		return nil, err
+	}
+
+	var existing []*pending
+	for _, p := range candidates {
+		if !inserted[p.movieID] {
+			existing = append(existing, p)
+		}
+	}
+	old, err := lockMovies(ctx, tx, existing)
+	if err != nil {
+		return nil, err
+	}
+	updated, err := updateMovies(ctx, tx, existing)
+	if err != nil {
+		return nil, err
+	}
+
+	var changed []*pending
+	var changes []indexChange
+	for _, p := range candidates {
+		switch {
+		case inserted[p.movieID]:
+			changes = append(changes, indexChange{new: p.search})
+		case updated[p.movieID]:
+			prev := old[p.movieID]
+			changes = append(changes, indexChange{old: &prev, new: p.search})
+		default:
+			continue
+		}
+		changed = append(changed, p)
+	}
+	return changed, updateSearchIndex(ctx, tx, changes)
+}
+
+// movieColumns returns the candidates as unnest columns in the order that
+// insertNewMovies and updateMovies read them.
+func movieColumns(candidates []*pending) []any {
 	cols := newColumns(len(candidates))
 	for _, p := range candidates {
-		cols.add(p.movieID, p.record.Year, movie.FoldSearch(p.record.Title), arrayLiteral(movie.FoldSearchAll(p.record.Cast)),
-			arrayLiteral(movie.FoldSearchAll(p.record.Genres)), arrayLiteral(p.record.Genres), p.document,
-			p.obj.WrittenAt, p.obj.Key, p.hash[:], p.revision)
+		f := p.search
+		cols.add(p.movieID, f.year, f.title, arrayLiteral(f.cast), arrayLiteral(f.genres), arrayLiteral(p.record.Genres),
+			p.document, p.obj.WrittenAt, p.obj.Key, p.hash[:], p.revision)
 	}
+	return cols.args()
+}
+
+const candidatesTable = `unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+		            $8::timestamptz[], $9::text[], $10::bytea[], $11::bigint[])
+		     WITH ORDINALITY AS t(id, year, title, cast_s, genres_s, genres, document, written_at, object_key, content_hash, revision_id, n)`
+
+// insertNewMovies inserts the candidates whose movie does not exist yet and
+// returns their ids. Rows go in id order, as in every transaction, so
+// concurrent inserts of the same new movies wait rather than deadlock. A
+// movie that another transaction is inserting is waited for and then
+// counts as existing.
+func insertNewMovies(ctx context.Context, tx pgx.Tx, candidates []*pending) (map[string]bool, error) {
 	rows, err := tx.Query(ctx, `
 		INSERT INTO movies (id, year, title_search, cast_search, genres_search, genres, document,
 		                    written_at, object_key, content_hash, revision_id, change_seq)
 		SELECT id, year, title, cast_s::text[], genres_s::text[], genres::text[], document, written_at, object_key, content_hash, revision_id, 0
-		FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-		            $8::timestamptz[], $9::text[], $10::bytea[], $11::bigint[])
-		     AS t(id, year, title, cast_s, genres_s, genres, document, written_at, object_key, content_hash, revision_id)
-		ON CONFLICT (id) DO UPDATE SET
-			year = EXCLUDED.year, title_search = EXCLUDED.title_search,
-			cast_search = EXCLUDED.cast_search, genres_search = EXCLUDED.genres_search,
-			genres = EXCLUDED.genres, document = EXCLUDED.document,
-			written_at = EXCLUDED.written_at, object_key = EXCLUDED.object_key,
-			content_hash = EXCLUDED.content_hash, revision_id = EXCLUDED.revision_id
-		WHERE (movies.written_at, movies.object_key, movies.content_hash)
-		    < (EXCLUDED.written_at, EXCLUDED.object_key, EXCLUDED.content_hash)
-		RETURNING revision_id`,
-		cols.args()...)
+		FROM `+candidatesTable+`
+		ORDER BY n
+		ON CONFLICT (id) DO NOTHING
+		RETURNING id`,
+		movieColumns(candidates)...)
+	if err != nil {
+		return nil, fmt.Errorf("inserting new movies among %d: %w", len(candidates), err)
+	}
+	return collectIDs(rows, "inserting new movies")
+}
+
+// lockMovies locks the candidates' movie rows in id order and returns their
+// current search fields by id.
+func lockMovies(ctx context.Context, tx pgx.Tx, candidates []*pending) (map[string]searchFields, error) {
+	if len(candidates) == 0 {
+		return nil, nil
+	}
+
+	ids := make([]string, len(candidates))
+	for i, p := range candidates {
+		ids[i] = p.movieID
+	}
+	rows, err := tx.Query(ctx, `
+		SELECT id, year, title_search, cast_search, genres_search FROM movies
+		WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("locking %d movies: %w", len(ids), err)
+	}
+
+	old := make(map[string]searchFields, len(ids))
+	var f searchFields
+	_, err = pgx.ForEachRow(rows, []any{&f.id, &f.year, &f.title, &f.cast, &f.genres}, func() error {
+		old[f.id] = f
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("locking %d movies: %w", len(ids), err)
+	}
+	return old, nil
+}
+
+// updateMovies replaces the current state of locked movies whose order key
+// is smaller than the candidate's and returns the ids it replaced.
+func updateMovies(ctx context.Context, tx pgx.Tx, candidates []*pending) (map[string]bool, error) {
+	if len(candidates) == 0 {
+		return nil, nil
+	}
+
+	rows, err := tx.Query(ctx, `
+		UPDATE movies m SET
+			year = t.year, title_search = t.title, cast_search = t.cast_s::text[],
+			genres_search = t.genres_s::text[], genres = t.genres::text[], document = t.document,
+			written_at = t.written_at, object_key = t.object_key,
+			content_hash = t.content_hash, revision_id = t.revision_id
+		FROM `+candidatesTable+`
+		WHERE m.id = t.id
+		  AND (m.written_at, m.object_key, m.content_hash) < (t.written_at, t.object_key, t.content_hash)
+		RETURNING m.id`,
+		movieColumns(candidates)...)
 	if err != nil {
 		return nil, fmt.Errorf("updating current state of %d movies: %w", len(candidates), err)
 	}
+	return collectIDs(rows, "updating current state")
+}
 
-	won := map[int64]bool{}
-	var revision int64
-	if _, err := pgx.ForEachRow(rows, []any{&revision}, func() error { won[revision] = true; return nil }); err != nil {
-		return nil, fmt.Errorf("updating current state: %w", err)
+func collectIDs(rows pgx.Rows, what string) (map[string]bool, error) {
+	ids := map[string]bool{}
+	var id string
+	if _, err := pgx.ForEachRow(rows, []any{&id}, func() error { ids[id] = true; return nil }); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-
-	var changed []*pending
-	for _, p := range candidates {
-		if won[p.revision] {
-			changed = append(changed, p)
-		}
-	}
-	return changed, nil
+	return ids, nil
 }
 
 // recordChanges appends one change feed entry per changed movie and returns

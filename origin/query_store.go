@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -34,68 +33,107 @@ type Page struct {
 	NextCursor string
 }
 
-// likeEscaper makes a search term match literally inside a LIKE pattern.
-var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-
-// filterSQL turns a query's filters into a WHERE clause over movies and its
-// arguments, numbered from $1.
-func filterSQL(q query.Query) (string, []any) {
-	var conds []string
-	var args []any
-	add := func(cond string, arg any) {
-		args = append(args, arg)
-		conds = append(conds, strings.ReplaceAll(cond, "$?", "$"+strconv.Itoa(len(args))))
-	}
-
-	if q.YearFrom != 0 {
-		add("year >= $?", q.YearFrom)
-	}
-	if q.YearTo != 0 {
-		add("year <= $?", q.YearTo)
-	}
-	if q.Title != "" {
-		add("title_search LIKE $?", "%"+likeEscaper.Replace(q.Title)+"%")
-	}
-	if q.Cast != "" {
-		add("cast_search @> ARRAY[$?::text]", q.Cast)
-	}
-	if q.Genre != "" {
-		add("genres_search @> ARRAY[$?::text]", q.Genre)
-	}
-
-	if len(conds) == 0 {
-		return "TRUE", args
-	}
-	return strings.Join(conds, " AND "), args
-}
+// beginSnapshot starts the transaction in which Search runs its
+// statements, so the page, the total and the counts that planned them all
+// read one snapshot even while ingest commits.
+const beginSnapshot = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 
 // Search runs a query: one page in (year, title, id) order after the
-// query's cursor, and the total count of matches, in one round trip.
+// query's cursor, and the exact total count of matches, read from one
+// snapshot. A query with no term filter or with one cast or genre filter
+// takes one round trip. Any other takes two, because the first reads how
+// many movies each filter matches per year to plan the second (see
+// planSearch).
 func (s *Store) Search(ctx context.Context, q query.Query) (Page, error) {
-	where, args := filterSQL(q)
-	pageWhere, pageArgs := where, args
-	if q.After != nil {
-		n := len(args)
-		pageWhere += fmt.Sprintf(" AND (year, title_search, id) > ($%d, $%d, $%d)", n+1, n+2, n+3)
-		pageArgs = append(append([]any{}, args...), q.After.Year, q.After.Title, q.After.ID)
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return Page{}, fmt.Errorf("acquiring connection to search: %w", err)
 	}
+	// A connection released inside the transaction, after an error, is
+	// closed by the pool rather than reused.
+	defer conn.Release()
 
-	batch := &pgx.Batch{}
-	batch.Queue(`SELECT document, year, title_search, id FROM movies WHERE `+pageWhere+
-		` ORDER BY year, title_search, id LIMIT `+strconv.Itoa(q.Limit+1), pageArgs...)
-	batch.Queue(`SELECT count(*) FROM movies WHERE `+where, args...)
-
-	results := s.pool.SendBatch(ctx, batch)
-	defer results.Close()
-
-	page, err := readPage(results, q)
+	plan, err := planSearch(ctx, conn, q, true)
 	if err != nil {
 		return Page{}, err
 	}
-	if err := results.QueryRow().Scan(&page.Total); err != nil {
-		return Page{}, fmt.Errorf("counting matches: %w", err)
+
+	batch := &pgx.Batch{}
+	if !plan.begun {
+		batch.Queue(beginSnapshot)
+	}
+	if plan.page != nil {
+		batch.Queue(plan.page.sql, plan.page.args...)
+	}
+	if plan.count != nil {
+		batch.Queue(plan.count.sql, plan.count.args...)
+	}
+	batch.Queue("COMMIT")
+
+	results := conn.SendBatch(ctx, batch)
+	defer results.Close()
+	return readResults(results, q, plan)
+}
+
+// readResults reads the results of Search's last batch in the order it
+// queued them.
+func readResults(results pgx.BatchResults, q query.Query, plan searchPlan) (Page, error) {
+	if !plan.begun {
+		if _, err := results.Exec(); err != nil {
+			return Page{}, fmt.Errorf("starting search transaction: %w", err)
+		}
+	}
+
+	page := Page{Documents: []string{}}
+	if plan.page != nil {
+		var err error
+		if page, err = readPage(results, q); err != nil {
+			return Page{}, err
+		}
+	}
+
+	page.Total = plan.total
+	if plan.count != nil {
+		if err := results.QueryRow().Scan(&page.Total); err != nil {
+			return Page{}, fmt.Errorf("counting matches: %w", err)
+		}
+	}
+
+	if _, err := results.Exec(); err != nil {
+		return Page{}, fmt.Errorf("ending search transaction: %w", err)
 	}
 	return page, nil
+}
+
+// ExplainSearch returns the EXPLAIN (ANALYZE, BUFFERS) output of every
+// statement Search runs for q, in the order Search runs them. The
+// statements run for real, so their cost shows as Search would meet it.
+func (s *Store) ExplainSearch(ctx context.Context, q query.Query) ([]string, error) {
+	plan, err := planSearch(ctx, s.pool, q, false)
+	if err != nil {
+		return nil, err
+	}
+
+	stmts := plan.sizes
+	for _, st := range []*statement{plan.page, plan.count} {
+		if st != nil {
+			stmts = append(stmts, *st)
+		}
+	}
+
+	var plans []string
+	for _, st := range stmts {
+		rows, err := s.pool.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS) "+st.sql, st.args...)
+		if err != nil {
+			return nil, fmt.Errorf("explaining search statement: %w", err)
+		}
+		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return nil, fmt.Errorf("explaining search statement: %w", err)
+		}
+		plans = append(plans, strings.Join(lines, "\n"))
+	}
+	return plans, nil
 }
 
 func readPage(results pgx.BatchResults, q query.Query) (Page, error) {

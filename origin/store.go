@@ -83,7 +83,11 @@ func newMigrator(db *sql.DB) (*goose.Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating migration lock: %w", err)
 	}
-	return goose.NewProvider(goose.DialectPostgres, db, files, goose.WithSessionLocker(locker))
+	// Migrations may land out of version order: 00003 (the search index)
+	// was written after 00004 (key rate limits), and databases created in
+	// between have 00004 applied and still need 00003. Each migration
+	// touches its own tables, so their order does not matter.
+	return goose.NewProvider(goose.DialectPostgres, db, files, goose.WithSessionLocker(locker), goose.WithAllowOutofOrder(true))
 }
 
 // Close releases the store's connections.

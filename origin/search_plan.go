@@ -1,0 +1,329 @@
+package origin
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/jackc/pgx/v5"
+
+	"moviequery/internal/movie"
+	"moviequery/internal/query"
+)
+
+// Search picks each query's access path itself instead of leaving it to
+// PostgreSQL's planner, whose estimates for array containment and substring
+// matches come from samples. On the Wikipedia data set, for instance, the
+// planner counted title LIKE '%night%' by reading all of movies_order
+// (5 ms) where the trigram index took 2 ms. Search reads exact movie counts
+// per year (upper bounds for long title terms) from search_counts and
+// search_postings. The filter with the lowest cost drives the scan, and
+// each statement is written so that only one plan is sensible.
+
+// titleCostFactor is how many index entries cost as much as confirming one
+// title candidate of the trigram index on its heap row. On the Wikipedia
+// data set a candidate took about 3 µs and an entry of movies_order or
+// search_postings, read from the index alone with a filter, about 0.13 µs.
+const titleCostFactor = 20
+
+// searchFilter is one term filter of a query, folded with
+// movie.FoldSearch: a cast member, a genre or a title substring.
+type searchFilter struct {
+	kind string // kindCast, kindGenre or kindTitle
+	term string
+}
+
+// statement is one SQL statement with its arguments.
+type statement struct {
+	sql  string
+	args []any
+}
+
+// searchPlan is the set of statements Search runs for one query. A nil page
+// means nothing can match. A nil count means total is already known.
+type searchPlan struct {
+	sizes []statement // statements run while planning, kept for ExplainSearch
+	begun bool        // the snapshot transaction began with the sizes
+	page  *statement
+	count *statement
+	total int64
+}
+
+// yearCounts maps a year to a number of movies in it.
+type yearCounts map[int]int64
+
+func (c yearCounts) sum(years []int) int64 {
+	var n int64
+	for _, y := range years {
+		n += c[y]
+	}
+	return n
+}
+
+// sizedFilter is a filter with its number of matches per year: exact for
+// cast members, genres and titles of up to maxCountedSubstring characters,
+// an upper bound for longer titles.
+type sizedFilter struct {
+	searchFilter
+	perYear yearCounts
+	exact   bool
+}
+
+func termFilters(q query.Query) []searchFilter {
+	var filters []searchFilter
+	if q.Cast != "" {
+		filters = append(filters, searchFilter{kind: kindCast, term: q.Cast})
+	}
+	if q.Genre != "" {
+		filters = append(filters, searchFilter{kind: kindGenre, term: q.Genre})
+	}
+	if q.Title != "" {
+		filters = append(filters, searchFilter{kind: kindTitle, term: q.Title})
+	}
+	return filters
+}
+
+// yearBounds returns the query's inclusive year range, with an open side
+// closed at the bound of valid years.
+func yearBounds(q query.Query) (from, to int) {
+	from, to = movie.MinYear, movie.MaxYear
+	if q.YearFrom != 0 {
+		from = q.YearFrom
+	}
+	if q.YearTo != 0 {
+		to = q.YearTo
+	}
+	return from, to
+}
+
+// batcher sends a batch of statements in one round trip: a pool, or one
+// connection of it.
+type batcher interface {
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// planSearch decides how to run q. A query with no term filter, or with one
+// cast or genre filter, is planned without reading anything. Any other
+// query first reads each filter's matches per year in one round trip, which
+// begins the snapshot transaction when begin is true.
+func planSearch(ctx context.Context, db batcher, q query.Query, begin bool) (searchPlan, error) {
+	filters := termFilters(q)
+	from, to := yearBounds(q)
+
+	switch {
+	case len(filters) == 0:
+		return allMoviesPlan(q, from, to), nil
+	case len(filters) == 1 && filters[0].kind != kindTitle:
+		return singleTermPlan(q, filters[0], from, to), nil
+	}
+
+	all, sized, sizes, err := filterSizes(ctx, db, filters, from, to, begin)
+	if err != nil {
+		return searchPlan{}, err
+	}
+	plan := choosePlan(q, all, sized)
+	plan.sizes, plan.begun = sizes, begin
+	return plan, nil
+}
+
+func allMoviesPlan(q query.Query, from, to int) searchPlan {
+	page := moviesPage(q, from, to)
+	count := statement{
+		sql:  `SELECT coalesce(sum(movies), 0) FROM search_counts WHERE kind = 'a' AND term = '' AND year BETWEEN $1 AND $2`,
+		args: []any{from, to},
+	}
+	return searchPlan{page: &page, count: &count}
+}
+
+func singleTermPlan(q query.Query, f searchFilter, from, to int) searchPlan {
+	page := postingsPage(q, f, nil, from, to)
+	count := postingsCount(f, nil, from, to)
+	if f.kind == kindGenre {
+		count = statement{
+			sql:  `SELECT coalesce(sum(movies), 0) FROM search_counts WHERE kind = 'g' AND term = $1 AND year BETWEEN $2 AND $3`,
+			args: []any{f.term, from, to},
+		}
+	}
+	return searchPlan{page: &page, count: &count}
+}
+
+// filterSizes reads, in one round trip, the number of movies per year in
+// [from, to]: of all movies, and matching each filter. With begin, the
+// round trip starts with beginSnapshot.
+func filterSizes(ctx context.Context, db batcher, filters []searchFilter, from, to int, begin bool) (yearCounts, []sizedFilter, []statement, error) {
+	stmts := []statement{{
+		sql:  `SELECT year, movies::bigint FROM search_counts WHERE kind = 'a' AND term = '' AND year BETWEEN $1 AND $2 AND movies > 0`,
+		args: []any{from, to},
+	}}
+	sized := make([]sizedFilter, len(filters))
+	for i, f := range filters {
+		var stmt statement
+		stmt, sized[i].exact = sizeStatement(f, from, to)
+		sized[i].searchFilter = f
+		stmts = append(stmts, stmt)
+	}
+
+	batch := &pgx.Batch{}
+	if begin {
+		batch.Queue(beginSnapshot)
+	}
+	for _, st := range stmts {
+		batch.Queue(st.sql, st.args...)
+	}
+	results := db.SendBatch(ctx, batch)
+	defer results.Close()
+
+	if begin {
+		if _, err := results.Exec(); err != nil {
+			return nil, nil, nil, fmt.Errorf("starting search transaction: %w", err)
+		}
+	}
+
+	counts := make([]yearCounts, len(stmts))
+	for i := range stmts {
+		var err error
+		if counts[i], err = readYearCounts(results); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	for i := range sized {
+		sized[i].perYear = counts[i+1]
+	}
+	return counts[0], sized, stmts, nil
+}
+
+// sizeStatement returns the statement that counts a filter's matches per
+// year, and whether the counts are exact.
+func sizeStatement(f searchFilter, from, to int) (statement, bool) {
+	switch {
+	case f.kind == kindCast:
+		return statement{
+			sql:  `SELECT year, count(*) FROM search_postings WHERE kind = 'c' AND term = $1 AND year BETWEEN $2 AND $3 GROUP BY year`,
+			args: []any{f.term, from, to},
+		}, true
+	case f.kind == kindTitle && len([]rune(f.term)) > maxCountedSubstring:
+		// A title contains the term only if it contains every substring
+		// of maxCountedSubstring characters of it, so the smallest of
+		// their counts bounds the term's count, and a year where one of
+		// them is missing has no match.
+		grams := termSubstrings(f.term, maxCountedSubstring)
+		return statement{
+			sql: `SELECT year, min(movies)::bigint FROM search_counts
+				WHERE kind = 't' AND term = ANY($1) AND year BETWEEN $2 AND $3 AND movies > 0
+				GROUP BY year HAVING count(*) = $4`,
+			args: []any{grams, from, to, len(grams)},
+		}, false
+	}
+	return statement{
+		sql:  `SELECT year, movies::bigint FROM search_counts WHERE kind = ` + kindLiteral(f.kind) + ` AND term = $1 AND year BETWEEN $2 AND $3 AND movies > 0`,
+		args: []any{f.term, from, to},
+	}, true
+}
+
+// termSubstrings returns the distinct substrings of n characters of term.
+func termSubstrings(term string, n int) []string {
+	runes := []rune(term)
+	var subs []string
+	for i := 0; i+n <= len(runes); i++ {
+		if s := string(runes[i : i+n]); !slices.Contains(subs, s) {
+			subs = append(subs, s)
+		}
+	}
+	return subs
+}
+
+func readYearCounts(results pgx.BatchResults) (yearCounts, error) {
+	rows, err := results.Query()
+	if err != nil {
+		return nil, fmt.Errorf("counting matches per year: %w", err)
+	}
+	counts := yearCounts{}
+	var year int
+	var n int64
+	if _, err := pgx.ForEachRow(rows, []any{&year, &n}, func() error { counts[year] = n; return nil }); err != nil {
+		return nil, fmt.Errorf("counting matches per year: %w", err)
+	}
+	return counts, nil
+}
+
+// choosePlan plans a query from its filters' sizes. Only years where every
+// filter may match are searched. The filter with the lowest cost drives the
+// scan, and the others are checked on each of its rows.
+func choosePlan(q query.Query, all yearCounts, sized []sizedFilter) searchPlan {
+	years := candidateYears(all, sized)
+	if len(years) == 0 {
+		return searchPlan{}
+	}
+
+	driver := sized[0]
+	for _, f := range sized[1:] {
+		if cost(f, all, years) < cost(driver, all, years) {
+			driver = f
+		}
+	}
+	var others []searchFilter
+	for _, f := range sized {
+		if f.searchFilter != driver.searchFilter {
+			others = append(others, f.searchFilter)
+		}
+	}
+
+	plan := searchPlan{}
+	if driver.kind == kindTitle {
+		page := titlePage(q, driver.term, others, years, pageThroughIndex(q, driver, all, years))
+		count := titleCount(driver.term, others, years, countThroughIndex(driver, all, years))
+		plan.page, plan.count = &page, &count
+	} else {
+		from, to := years[0], years[len(years)-1]
+		page := postingsPage(q, driver.searchFilter, others, from, to)
+		count := postingsCount(driver.searchFilter, others, from, to)
+		plan.page, plan.count = &page, &count
+	}
+
+	if len(sized) == 1 && driver.exact {
+		plan.count, plan.total = nil, driver.perYear.sum(years)
+	}
+	return plan
+}
+
+// candidateYears returns, in order, the years with movies where every
+// filter has a match.
+func candidateYears(all yearCounts, sized []sizedFilter) []int {
+	var years []int
+	for year := range all {
+		if !slices.ContainsFunc(sized, func(f sizedFilter) bool { return f.perYear[year] == 0 }) {
+			years = append(years, year)
+		}
+	}
+	slices.Sort(years)
+	return years
+}
+
+// cost estimates the work of counting a filter's matches in index entries
+// read. A cast or genre filter reads its postings. A title filter reads its
+// candidates through the trigram index or, when that costs more, every
+// movies_order entry of the years.
+func cost(f sizedFilter, all yearCounts, years []int) int64 {
+	n := f.perYear.sum(years)
+	if f.kind == kindTitle {
+		return min(n*titleCostFactor, all.sum(years))
+	}
+	return n
+}
+
+// pageThroughIndex reports whether a page of title matches is cheaper to
+// find through the trigram index, reading every candidate and sorting them,
+// than by walking movies_order until the page is full. The walk reads
+// about (limit+1) * movies / matches entries.
+func pageThroughIndex(q query.Query, title sizedFilter, all yearCounts, years []int) bool {
+	matches := max(title.perYear.sum(years), 1)
+	walked := int64(q.Limit+1) * all.sum(years) / matches
+	return walked > matches*titleCostFactor
+}
+
+// countThroughIndex reports whether counting title matches is cheaper
+// through the trigram index, which reads each candidate's heap row, than
+// by reading every movies_order entry of the candidate years.
+func countThroughIndex(title sizedFilter, all yearCounts, years []int) bool {
+	return title.perYear.sum(years)*titleCostFactor < all.sum(years)
+}

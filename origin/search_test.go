@@ -1,0 +1,283 @@
+package origin
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	gocmp "github.com/google/go-cmp/cmp"
+
+	"moviequery/internal/movie"
+	"moviequery/internal/moviegen"
+	"moviequery/internal/query"
+)
+
+// searchModel is the current state of every movie, kept in the test to
+// compute the result of each query independently of the store.
+type searchModel map[string]movie.Record
+
+func (m searchModel) matching(q query.Query) []string {
+	type position struct {
+		year      int
+		title, id string
+	}
+	var found []position
+	for id, r := range m {
+		if matches(r, q) {
+			found = append(found, position{r.Year, movie.FoldSearch(r.Title), id})
+		}
+	}
+	slices.SortFunc(found, func(a, b position) int {
+		return cmp.Or(cmp.Compare(a.year, b.year), cmp.Compare(a.title, b.title), cmp.Compare(a.id, b.id))
+	})
+
+	ids := make([]string, len(found))
+	for i, p := range found {
+		ids[i] = p.id
+	}
+	return ids
+}
+
+func matches(r movie.Record, q query.Query) bool {
+	from, to := yearBounds(q)
+	return r.Year >= from && r.Year <= to &&
+		strings.Contains(movie.FoldSearch(r.Title), q.Title) &&
+		(q.Cast == "" || slices.Contains(movie.FoldSearchAll(r.Cast), q.Cast)) &&
+		(q.Genre == "" || slices.Contains(movie.FoldSearchAll(r.Genres), q.Genre))
+}
+
+// loadGenerated ingests n generated movies, then replaces the cast and
+// genres of every tenth with a later update, and returns the resulting
+// state.
+func loadGenerated(t *testing.T, store *Store, n int) searchModel {
+	t.Helper()
+	model := searchModel{}
+	var updates []update
+	for key, body := range moviegen.Objects("gen", 7, n) {
+		r, err := movie.Parse(body)
+		if err != nil {
+			t.Fatalf("generated movie %s: %v", key, err)
+		}
+		updates = append(updates, update{key, r, testEpoch})
+		model[movie.ID(r)] = r
+	}
+
+	for i := 0; i < n; i += 10 {
+		r := updates[i].record
+		r.Cast = append(slices.Clone(updates[(i+3)%n].record.Cast), "Replacement Actor")
+		r.Genres = updates[(i+7)%n].record.Genres
+		updates = append(updates, update{updates[i].key, r, testEpoch.Add(time.Hour)})
+		model[movie.ID(r)] = r
+	}
+
+	for batch := range slices.Chunk(updates, 500) {
+		ingest(t, store, batch...)
+	}
+	return model
+}
+
+// castByFrequency returns the folded cast names of the model, most
+// frequent first.
+func (m searchModel) castByFrequency() []string {
+	counts := map[string]int{}
+	for _, r := range m {
+		for _, c := range slices.Compact(slices.Sorted(slices.Values(movie.FoldSearchAll(r.Cast)))) {
+			counts[c]++
+		}
+	}
+	names := slices.Collect(func(yield func(string) bool) {
+		for name := range counts {
+			if !yield(name) {
+				return
+			}
+		}
+	})
+	slices.SortFunc(names, func(a, b string) int { return cmp.Or(cmp.Compare(counts[b], counts[a]), cmp.Compare(a, b)) })
+	return names
+}
+
+func parseQuery(t *testing.T, raw string) query.Query {
+	t.Helper()
+	values, err := url.ParseQuery(raw)
+	if err != nil {
+		t.Fatalf("query %q: %v", raw, err)
+	}
+	q, err := query.Parse(values)
+	if err != nil {
+		t.Fatalf("query %q: %v", raw, err)
+	}
+	return q
+}
+
+// searchAll follows a query's cursors to its last page and returns the ids
+// in the order served and every page's total.
+func searchAll(t *testing.T, store *Store, raw string) (ids []string, totals []int64) {
+	t.Helper()
+	values, _ := url.ParseQuery(raw)
+	for range 10_000 {
+		q := parseQuery(t, values.Encode())
+		page, err := store.Search(context.Background(), q)
+		if err != nil {
+			t.Fatalf("search %q: %v", values.Encode(), err)
+		}
+		for _, doc := range page.Documents {
+			var d struct {
+				ID string `json:"id"`
+			}
+			if err := json.Unmarshal([]byte(doc), &d); err != nil {
+				t.Fatalf("search %q: document %q: %v", raw, doc, err)
+			}
+			ids = append(ids, d.ID)
+		}
+		totals = append(totals, page.Total)
+		if page.NextCursor == "" {
+			return ids, totals
+		}
+		values.Set("cursor", page.NextCursor)
+	}
+	t.Fatalf("search %q: more than 10,000 pages", raw)
+	return nil, nil
+}
+
+func TestSearchMatchesModel(t *testing.T) {
+	store := newTestStore(t)
+	model := loadGenerated(t, store, 3000)
+	checkSearchIndex(t, store)
+
+	byFrequency := model.castByFrequency()
+	top, mid, rare := byFrequency[0], byFrequency[len(byFrequency)/50], byFrequency[len(byFrequency)-1]
+	queries := []string{
+		"", "year=1994", "year=1990-1999", "year=-1920", "year=2020-", "year=1870-1880",
+		"genre=drama", "genre=found+footage", "genre=no-such-genre", "genre=SILENT",
+		"cast=" + url.QueryEscape(top), "cast=" + url.QueryEscape(mid), "cast=" + url.QueryEscape(rare),
+		"cast=replacement+actor", "cast=nobody+at+all",
+		"title=the", "title=love", "title=e", "title=ca", "title=cafe", "title=Caf%C3%A9", "title=night",
+		"title=lighthouse", "title=of+the", "title=zzzzzz", "title=%25", "title=_", "title=the+big+man+of+the+night",
+		"cast=" + url.QueryEscape(top) + "&genre=drama",
+		"year=1950-2000&cast=" + url.QueryEscape(top),
+		"year=1994&genre=drama",
+		"genre=comedy&title=love",
+		"year=1990-1999&genre=comedy&title=the",
+		"cast=" + url.QueryEscape(mid) + "&title=e",
+		"cast=" + url.QueryEscape(top) + "&genre=comedy&title=a&year=1900-",
+		"genre=drama&title=lighthouse",
+		"genre=western&cast=replacement+actor",
+		"title=ca&year=2001",
+		"title=night&year=1999-2010&genre=drama",
+	}
+
+	for _, raw := range queries {
+		for _, limit := range []string{"limit=7", "limit=100"} {
+			full := strings.TrimPrefix(raw+"&"+limit, "&")
+			t.Run(full, func(t *testing.T) {
+				want := model.matching(parseQuery(t, full))
+				got, totals := searchAll(t, store, full)
+				if diff := gocmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+					t.Errorf("movies differ (-want +got):\n%s", diff)
+				}
+				for i, total := range totals {
+					if total != int64(len(want)) {
+						t.Errorf("page %d total: got %d, want %d", i+1, total, len(want))
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestTitleScanWaysAgree checks that both ways of reading title matches,
+// the trigram index and the walk of movies_order, return the same page and
+// count, whichever Search would choose, for dense and sparse year lists.
+func TestTitleScanWaysAgree(t *testing.T) {
+	store := newTestStore(t)
+	model := loadGenerated(t, store, 1500)
+
+	var allYears []int
+	for _, r := range model {
+		if !slices.Contains(allYears, r.Year) {
+			allYears = append(allYears, r.Year)
+		}
+	}
+	slices.Sort(allYears)
+
+	for _, raw := range []string{"title=the", "title=lighthouse", "title=e&genre=drama", "title=of+the&limit=3", "title=cafe&genre=comedy"} {
+		for _, years := range [][]int{allYears, allYears[len(allYears)-5:]} {
+			q := parseQuery(t, raw)
+			q.YearFrom, q.YearTo = years[0], years[len(years)-1]
+			var others []searchFilter
+			if q.Genre != "" {
+				others = append(others, searchFilter{kind: kindGenre, term: q.Genre})
+			}
+			all := model.matching(q)
+			want := all[:min(q.Limit, len(all))]
+
+			for _, useIndex := range []bool{true, false} {
+				got := pageIDs(t, store, titlePage(q, q.Title, others, years, useIndex), q.Limit)
+				if diff := gocmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+					t.Errorf("%s in %d years, trigram index %v: page differs (-want +got):\n%s", raw, len(years), useIndex, diff)
+				}
+
+				count := titleCount(q.Title, others, years, useIndex)
+				var total int
+				if err := store.pool.QueryRow(context.Background(), count.sql, count.args...).Scan(&total); err != nil {
+					t.Fatalf("counting %s: %v", raw, err)
+				}
+				if total != len(all) {
+					t.Errorf("%s in %d years, trigram index %v: count %d, want %d", raw, len(years), useIndex, total, len(all))
+				}
+			}
+		}
+	}
+}
+
+func pageIDs(t *testing.T, store *Store, st statement, limit int) []string {
+	t.Helper()
+	rows, err := store.pool.Query(context.Background(), st.sql, st.args...)
+	if err != nil {
+		t.Fatalf("running page statement: %v", err)
+	}
+	defer rows.Close()
+
+	var ids []string
+	for rows.Next() {
+		var document, title, id string
+		var year int
+		if err := rows.Scan(&document, &year, &title, &id); err != nil {
+			t.Fatalf("reading page: %v", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("reading page: %v", err)
+	}
+	// The statement fetches one row beyond the page to tell whether
+	// another page follows.
+	return ids[:min(limit, len(ids))]
+}
+
+func TestExplainSearchShowsEveryStatement(t *testing.T) {
+	store := newTestStore(t)
+	loadGenerated(t, store, 300)
+
+	for raw, want := range map[string]int{"genre=drama": 2, "genre=drama&title=the": 5, "title=zzzz&year=1990": 2} {
+		plans, err := store.ExplainSearch(context.Background(), parseQuery(t, raw))
+		if err != nil {
+			t.Fatalf("explaining %s: %v", raw, err)
+		}
+		if len(plans) != want {
+			t.Errorf("explaining %s: got %d plans, want %d", raw, len(plans), want)
+		}
+		for _, p := range plans {
+			if !strings.Contains(p, "Execution Time") {
+				t.Errorf("explaining %s: plan lacks the execution time:\n%s", raw, p)
+			}
+		}
+	}
+}
