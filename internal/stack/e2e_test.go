@@ -107,12 +107,13 @@ func createKey(t *testing.T, region *stack.Region, scopes ...string) string {
 	return secret
 }
 
-// waitForKey waits until every edge has loaded the key.
+// waitForKey waits until every edge accepts the key: it answers 503 until
+// it has loaded the key list, then 401 until the list has the key.
 func waitForKey(t *testing.T, region *stack.Region, secret string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for _, edgeURL := range region.EdgeURLs {
-		for getStatus(t, edgeURL+"/v1/genres", secret) == http.StatusUnauthorized {
+		for status := 0; status == 0 || status == http.StatusUnauthorized || status == http.StatusServiceUnavailable; status = getStatus(t, edgeURL+"/v1/genres", secret) {
 			if time.Now().After(deadline) {
 				t.Fatalf("edge %s did not load the new key within 10 s", edgeURL)
 			}
