@@ -58,34 +58,69 @@ func (s *Store) Search(ctx context.Context, q query.Query) (Page, error) {
 		return Page{}, err
 	}
 
-	batch := &pgx.Batch{}
+	b := &searchBatch{}
 	if !plan.begun {
-		batch.Queue(beginSnapshot)
+		b.batch.Queue(beginSnapshot)
+		b.pending++
 	}
+	skipBeforePage, skipBeforeCount := 0, 0
 	if plan.page != nil {
-		batch.Queue(plan.page.sql, plan.page.args...)
+		skipBeforePage = b.queue(*plan.page)
 	}
 	if plan.count != nil {
-		batch.Queue(plan.count.sql, plan.count.args...)
+		skipBeforeCount = b.queue(*plan.count)
 	}
-	batch.Queue("COMMIT")
+	b.batch.Queue("COMMIT")
 
-	results := conn.SendBatch(ctx, batch)
+	results := conn.SendBatch(ctx, &b.batch)
 	defer results.Close()
-	return readResults(results, q, plan)
+	return readResults(results, q, plan, skipBeforePage, skipBeforeCount)
+}
+
+// searchBatch queues the statements of Search's last round trip, switching
+// the planner settings between statements that need different ones.
+type searchBatch struct {
+	batch   pgx.Batch
+	trigram bool // the settings for trigram statements are in force
+	pending int  // results queued since the last statement's
+}
+
+// queue adds st to the batch and returns how many results that carry
+// nothing to read come before st's own.
+func (b *searchBatch) queue(st statement) int {
+	if st.trigram != b.trigram {
+		b.batch.Queue(plannerSettings(st.trigram))
+		b.trigram = st.trigram
+		b.pending++
+	}
+	b.batch.Queue(st.sql, st.args...)
+
+	skip := b.pending
+	b.pending = 0
+	return skip
+}
+
+// plannerSettings returns the statement that turns off, for a trigram
+// statement, or back on the plans that would read movies_order or the whole
+// table instead of the trigram index. The settings last until the
+// transaction ends.
+func plannerSettings(trigram bool) string {
+	value := "on"
+	if trigram {
+		value = "off"
+	}
+	return "SELECT set_config('enable_seqscan', '" + value + "', true), set_config('enable_indexonlyscan', '" + value + "', true)"
 }
 
 // readResults reads the results of Search's last batch in the order it
-// queued them.
-func readResults(results pgx.BatchResults, q query.Query, plan searchPlan) (Page, error) {
-	if !plan.begun {
-		if _, err := results.Exec(); err != nil {
-			return Page{}, fmt.Errorf("starting search transaction: %w", err)
-		}
-	}
-
+// queued them, skipping as many results before the page and before the
+// count as queue reported.
+func readResults(results pgx.BatchResults, q query.Query, plan searchPlan, skipBeforePage, skipBeforeCount int) (Page, error) {
 	page := Page{Documents: []string{}}
 	if plan.page != nil {
+		if err := skip(results, skipBeforePage); err != nil {
+			return Page{}, err
+		}
 		var err error
 		if page, err = readPage(results, q); err != nil {
 			return Page{}, err
@@ -94,6 +129,9 @@ func readResults(results pgx.BatchResults, q query.Query, plan searchPlan) (Page
 
 	page.Total = plan.total
 	if plan.count != nil {
+		if err := skip(results, skipBeforeCount); err != nil {
+			return Page{}, err
+		}
 		if err := results.QueryRow().Scan(&page.Total); err != nil {
 			return Page{}, fmt.Errorf("counting matches: %w", err)
 		}
@@ -105,9 +143,21 @@ func readResults(results pgx.BatchResults, q query.Query, plan searchPlan) (Page
 	return page, nil
 }
 
+// skip reads n results that carry nothing the search needs: the start of
+// its transaction and changes of planner settings.
+func skip(results pgx.BatchResults, n int) error {
+	for range n {
+		if _, err := results.Exec(); err != nil {
+			return fmt.Errorf("preparing search statement: %w", err)
+		}
+	}
+	return nil
+}
+
 // ExplainSearch returns the EXPLAIN (ANALYZE, BUFFERS) output of every
-// statement Search runs for q, in the order Search runs them. The
-// statements run for real, so their cost shows as Search would meet it.
+// statement Search runs for q, in the order Search runs them and with the
+// same planner settings. The statements run for real, so their cost shows
+// as Search would meet it.
 func (s *Store) ExplainSearch(ctx context.Context, q query.Query) ([]string, error) {
 	plan, err := planSearch(ctx, s.pool, q, false)
 	if err != nil {
@@ -122,18 +172,32 @@ func (s *Store) ExplainSearch(ctx context.Context, q query.Query) ([]string, err
 	}
 
 	var plans []string
-	for _, st := range stmts {
-		rows, err := s.pool.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS) "+st.sql, st.args...)
-		if err != nil {
-			return nil, fmt.Errorf("explaining search statement: %w", err)
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		for _, st := range stmts {
+			plan, err := explain(ctx, tx, st)
+			if err != nil {
+				return err
+			}
+			plans = append(plans, plan)
 		}
-		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			return nil, fmt.Errorf("explaining search statement: %w", err)
-		}
-		plans = append(plans, strings.Join(lines, "\n"))
+		return nil
+	})
+	return plans, err
+}
+
+func explain(ctx context.Context, tx pgx.Tx, st statement) (string, error) {
+	if _, err := tx.Exec(ctx, plannerSettings(st.trigram)); err != nil {
+		return "", fmt.Errorf("setting planner settings: %w", err)
 	}
-	return plans, nil
+	rows, err := tx.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS) "+st.sql, st.args...)
+	if err != nil {
+		return "", fmt.Errorf("explaining search statement: %w", err)
+	}
+	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return "", fmt.Errorf("explaining search statement: %w", err)
+	}
+	return strings.Join(lines, "\n"), nil
 }
 
 func readPage(results pgx.BatchResults, q query.Query) (Page, error) {

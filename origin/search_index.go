@@ -178,6 +178,9 @@ func insertPostings(ctx context.Context, tx pgx.Tx, rows []postingRow) error {
 // countTerms returns the search_counts keys a movie adds one to.
 func (f *searchFields) countTerms() []countKey {
 	keys := []countKey{{kind: kindAll, term: "", year: f.year}}
+	for _, c := range f.cast {
+		keys = append(keys, countKey{kind: kindCast, term: c, year: f.year})
+	}
 	for _, g := range f.genres {
 		keys = append(keys, countKey{kind: kindGenre, term: g, year: f.year})
 	}
@@ -240,8 +243,8 @@ func countDeltas(changes []indexChange) []countDelta {
 	return deltas
 }
 
-// distinctKeys drops repeated keys, which a movie listing one genre twice
-// would otherwise count twice.
+// distinctKeys drops repeated keys, which a movie listing one cast member
+// or genre twice would otherwise count twice.
 func distinctKeys(keys []countKey) []countKey {
 	seen := make(map[countKey]bool, len(keys))
 	return slices.DeleteFunc(keys, func(k countKey) bool {

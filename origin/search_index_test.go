@@ -13,6 +13,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
+
+	"moviequery/internal/query"
 )
 
 // expectedIndexSQL recomputes search_postings and search_counts from
@@ -26,6 +28,8 @@ var expectedIndexSQL = strings.ReplaceAll(`
 		FROM movies m, unnest(m.genres_search) AS g),
 	expected_counts AS (
 		SELECT 'a'::"char" AS kind, ''::text COLLATE "C" AS term, year, count(*)::int AS movies FROM movies GROUP BY year
+		UNION ALL
+		SELECT 'c', c COLLATE "C", year, count(DISTINCT id)::int FROM movies, unnest(cast_search) AS c GROUP BY 2, 3
 		UNION ALL
 		SELECT 'g', g COLLATE "C", year, count(DISTINCT id)::int FROM movies, unnest(genres_search) AS g GROUP BY 2, 3
 		UNION ALL
@@ -95,6 +99,12 @@ func TestSearchIndexFollowsCastAndGenreChanges(t *testing.T) {
 	}
 	if got := countRow(t, store, kindGenre, "drama", 1995); got != 2 {
 		t.Errorf("drama count: got %d, want 2", got)
+	}
+	if got := countRow(t, store, kindCast, "val kilmer", 1995); got != 1 {
+		t.Errorf("val kilmer count, listed twice in one movie: got %d, want 1", got)
+	}
+	if got := countRow(t, store, kindCast, "al pacino", 1995); got != 1 {
+		t.Errorf("al pacino count after Heat dropped him: got %d, want 1", got)
 	}
 
 	// An update written earlier than the current state changes nothing.
@@ -306,4 +316,24 @@ func TestMigrationBackfillsSearchIndex(t *testing.T) {
 		t.Fatalf("migrating up again: %v", err)
 	}
 	checkSearchIndex(t, store)
+}
+
+func TestLeadingYearsCoverOnePage(t *testing.T) {
+	years := []int{1990, 1991, 1992, 1993}
+	counts := yearCounts{1990: 5, 1991: 10, 1992: 10, 1993: 3}
+	tests := []struct {
+		name  string
+		after *query.Cursor
+		want  []int
+	}{
+		{"first page", nil, []int{1990, 1991, 1992}},
+		{"after a cursor in 1991", &query.Cursor{Year: 1991}, []int{1991, 1992, 1993}},
+		{"after a cursor before every year", &query.Cursor{Year: 1980}, []int{1990, 1991, 1992}},
+	}
+	for _, tt := range tests {
+		q := query.Query{Limit: 20, After: tt.after}
+		if got := leadingYears(q, counts, years); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: got %v, want %v", tt.name, got, tt.want)
+		}
+	}
 }

@@ -33,10 +33,13 @@ type searchFilter struct {
 	term string
 }
 
-// statement is one SQL statement with its arguments.
+// statement is one SQL statement with its arguments. A trigram statement
+// runs with sequential and index-only scans turned off, so that PostgreSQL
+// reads the trigram index rather than all of movies_order or the table.
 type statement struct {
-	sql  string
-	args []any
+	sql     string
+	args    []any
+	trigram bool
 }
 
 // searchPlan is the set of statements Search runs for one query. A nil page
@@ -137,30 +140,30 @@ func allMoviesPlan(q query.Query, from, to int) searchPlan {
 
 func singleTermPlan(q query.Query, f searchFilter, from, to int) searchPlan {
 	page := postingsPage(q, f, nil, from, to)
-	count := postingsCount(f, nil, from, to)
-	if f.kind == kindGenre {
-		count = statement{
-			sql:  `SELECT coalesce(sum(movies), 0) FROM search_counts WHERE kind = 'g' AND term = $1 AND year BETWEEN $2 AND $3`,
-			args: []any{f.term, from, to},
-		}
+	count := statement{
+		sql:  `SELECT coalesce(sum(movies), 0) FROM search_counts WHERE kind = ` + kindLiteral(f.kind) + ` AND term = $1 AND year BETWEEN $2 AND $3`,
+		args: []any{f.term, from, to},
 	}
 	return searchPlan{page: &page, count: &count}
 }
 
 // filterSizes reads, in one round trip, the number of movies per year in
-// [from, to]: of all movies, and matching each filter. With begin, the
-// round trip starts with beginSnapshot.
-func filterSizes(ctx context.Context, db batcher, filters []searchFilter, from, to int, begin bool) (yearCounts, []sizedFilter, []statement, error) {
-	stmts := []statement{{
-		sql:  `SELECT year, movies::bigint FROM search_counts WHERE kind = 'a' AND term = '' AND year BETWEEN $1 AND $2 AND movies > 0`,
-		args: []any{from, to},
-	}}
-	sized := make([]sizedFilter, len(filters))
+// [from, to] that match each filter and, when a title filter needs them to
+// choose its scan, of all movies (else all is nil). With begin, the round
+// trip starts with beginSnapshot.
+func filterSizes(ctx context.Context, db batcher, filters []searchFilter, from, to int, begin bool) (all yearCounts, sized []sizedFilter, stmts []statement, err error) {
+	sized = make([]sizedFilter, len(filters))
 	for i, f := range filters {
 		var stmt statement
 		stmt, sized[i].exact = sizeStatement(f, from, to)
 		sized[i].searchFilter = f
 		stmts = append(stmts, stmt)
+	}
+	if slices.ContainsFunc(filters, func(f searchFilter) bool { return f.kind == kindTitle }) {
+		stmts = append(stmts, statement{
+			sql:  `SELECT year, movies::bigint FROM search_counts WHERE kind = 'a' AND term = '' AND year BETWEEN $1 AND $2 AND movies > 0`,
+			args: []any{from, to},
+		})
 	}
 
 	batch := &pgx.Batch{}
@@ -179,29 +182,24 @@ func filterSizes(ctx context.Context, db batcher, filters []searchFilter, from, 
 		}
 	}
 
-	counts := make([]yearCounts, len(stmts))
 	for i := range stmts {
-		var err error
-		if counts[i], err = readYearCounts(results); err != nil {
+		counts, err := readYearCounts(results)
+		if err != nil {
 			return nil, nil, nil, err
 		}
+		if i < len(sized) {
+			sized[i].perYear = counts
+		} else {
+			all = counts
+		}
 	}
-	for i := range sized {
-		sized[i].perYear = counts[i+1]
-	}
-	return counts[0], sized, stmts, nil
+	return all, sized, stmts, nil
 }
 
 // sizeStatement returns the statement that counts a filter's matches per
 // year, and whether the counts are exact.
 func sizeStatement(f searchFilter, from, to int) (statement, bool) {
-	switch {
-	case f.kind == kindCast:
-		return statement{
-			sql:  `SELECT year, count(*) FROM search_postings WHERE kind = 'c' AND term = $1 AND year BETWEEN $2 AND $3 GROUP BY year`,
-			args: []any{f.term, from, to},
-		}, true
-	case f.kind == kindTitle && len([]rune(f.term)) > maxCountedSubstring:
+	if f.kind == kindTitle && len([]rune(f.term)) > maxCountedSubstring {
 		// A title contains the term only if it contains every substring
 		// of maxCountedSubstring characters of it, so the smallest of
 		// their counts bounds the term's count, and a year where one of
@@ -250,7 +248,7 @@ func readYearCounts(results pgx.BatchResults) (yearCounts, error) {
 // filter may match are searched. The filter with the lowest cost drives the
 // scan, and the others are checked on each of its rows.
 func choosePlan(q query.Query, all yearCounts, sized []sizedFilter) searchPlan {
-	years := candidateYears(all, sized)
+	years := candidateYears(sized)
 	if len(years) == 0 {
 		return searchPlan{}
 	}
@@ -270,7 +268,11 @@ func choosePlan(q query.Query, all yearCounts, sized []sizedFilter) searchPlan {
 
 	plan := searchPlan{}
 	if driver.kind == kindTitle {
-		page := titlePage(q, driver.term, others, years, pageThroughIndex(q, driver, all, years))
+		pageYears := years
+		if len(sized) == 1 && driver.exact {
+			pageYears = leadingYears(q, driver.perYear, years)
+		}
+		page := titlePage(q, driver.term, others, pageYears, pageThroughIndex(q, driver, all, years, pageYears))
 		count := titleCount(driver.term, others, years, countThroughIndex(driver, all, years))
 		plan.page, plan.count = &page, &count
 	} else {
@@ -286,11 +288,11 @@ func choosePlan(q query.Query, all yearCounts, sized []sizedFilter) searchPlan {
 	return plan
 }
 
-// candidateYears returns, in order, the years with movies where every
-// filter has a match.
-func candidateYears(all yearCounts, sized []sizedFilter) []int {
+// candidateYears returns, in order, the years where every filter has a
+// match.
+func candidateYears(sized []sizedFilter) []int {
 	var years []int
-	for year := range all {
+	for year := range sized[0].perYear {
 		if !slices.ContainsFunc(sized, func(f sizedFilter) bool { return f.perYear[year] == 0 }) {
 			years = append(years, year)
 		}
@@ -311,14 +313,46 @@ func cost(f sizedFilter, all yearCounts, years []int) int64 {
 	return n
 }
 
+// leadingYears returns the candidate years from the cursor's year on, up
+// to the first year by which exact per-year counts reach a full page (limit
+// rows and one more to tell whether a page follows). A page lies within
+// these years. The cursor's own year does not count towards the page,
+// because its matches may all come before the cursor.
+func leadingYears(q query.Query, counts yearCounts, years []int) []int {
+	need := int64(q.Limit + 1)
+	var leading []int
+	var found int64
+	for _, y := range years {
+		if q.After != nil && y < q.After.Year {
+			continue
+		}
+		leading = append(leading, y)
+		if q.After == nil || y != q.After.Year {
+			found += counts[y]
+		}
+		if found >= need {
+			break
+		}
+	}
+	return leading
+}
+
+// trigramListShare is the cost of a match in the trigram index's posting
+// lists as a share of an index entry's cost. The lists are compressed and
+// decoded quickly, and each is at least as long as the term's matches. It
+// is an estimate, not a measurement.
+const trigramListShare = 10
+
 // pageThroughIndex reports whether a page of title matches is cheaper to
-// find through the trigram index, reading every candidate and sorting them,
-// than by walking movies_order until the page is full. The walk reads
-// about (limit+1) * movies / matches entries.
-func pageThroughIndex(q query.Query, title sizedFilter, all yearCounts, years []int) bool {
+// find through the trigram index than by walking movies_order until the page
+// is full. The walk reads about (limit+1) * movies / matches entries. The
+// trigram index reads its posting lists for every year and confirms each
+// candidate of the page's years on its heap row.
+func pageThroughIndex(q query.Query, title sizedFilter, all yearCounts, years, pageYears []int) bool {
 	matches := max(title.perYear.sum(years), 1)
 	walked := int64(q.Limit+1) * all.sum(years) / matches
-	return walked > matches*titleCostFactor
+	trigram := matches/trigramListShare + title.perYear.sum(pageYears)*titleCostFactor
+	return trigram < walked
 }
 
 // countThroughIndex reports whether counting title matches is cheaper

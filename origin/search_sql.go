@@ -51,13 +51,14 @@ func withDocuments(positions string) string {
 		ORDER BY p.year, p.title_search, p.id`
 }
 
-// moviesPage walks movies_order over a year range.
+// moviesPage walks movies_order over a year range. It reads the documents
+// as it goes, because every row it reads is on the page.
 func moviesPage(q query.Query, from, to int) statement {
 	a := &args{}
-	positions := `SELECT year, title_search, id FROM movies
+	sql := `SELECT document, year, title_search, id FROM movies
 		WHERE year BETWEEN ` + a.add(from) + ` AND ` + a.add(to) + afterCursor(a, q, "year", "title_search", "id") + `
 		ORDER BY year, title_search, id LIMIT ` + pageLimit(q)
-	return statement{sql: withDocuments(positions), args: a.values}
+	return statement{sql: sql, args: a.values}
 }
 
 // postingsWhere selects the driver's postings in [from, to] and checks the
@@ -126,16 +127,21 @@ func yearCondition(a *args, column string, years []int) string {
 // titleWhere selects movies of the candidate years whose title contains
 // term, checking the other filters by posting lookups.
 //
-// Through the trigram index (useIndex), the title is matched with LIKE and
-// the year is written "m.year + 0": the sum sorts and compares like the
-// year but matches no index, so PostgreSQL cannot read movies_order
-// instead of the trigram index. Without it, the title is matched with
-// strpos, which no index serves, on movies_order's entries for the
-// candidate years.
+// Through the trigram index (useIndex), the title is matched with LIKE. A
+// few years are listed so that PostgreSQL can combine the trigram index
+// with movies_order's entries for those years. A longer range of years is
+// written "m.year + 0", which compares like the year but matches no index,
+// so that the range is checked on the candidates alone. Without the
+// trigram index, the title is matched with strpos, which no index serves,
+// on movies_order's entries for the candidate years.
 func titleWhere(a *args, term string, others []searchFilter, years []int, useIndex bool) string {
 	var conds []string
 	if useIndex {
-		conds = append(conds, "m.title_search LIKE "+a.add(likePattern(term)), yearCondition(a, "m.year + 0", years))
+		column := "m.year"
+		if len(years) > sparseYears {
+			column = "m.year + 0"
+		}
+		conds = append(conds, "m.title_search LIKE "+a.add(likePattern(term)), yearCondition(a, column, years))
 	} else {
 		conds = append(conds, "strpos(m.title_search, "+a.add(term)+") > 0", yearCondition(a, "m.year", years))
 	}
@@ -146,8 +152,10 @@ func titleWhere(a *args, term string, others []searchFilter, years []int, useInd
 }
 
 // titlePage returns a page of movies whose title contains term. Through
-// the trigram index, every match is found and the matches are sorted.
-// Otherwise movies_order is walked in result order until the page is full.
+// the trigram index, every match in the years is found and the matches are
+// sorted by "m.year + 0", so that PostgreSQL cannot walk movies_order in
+// result order instead. Otherwise movies_order is walked in result order
+// until the page is full.
 func titlePage(q query.Query, term string, others []searchFilter, years []int, useIndex bool) statement {
 	a := &args{}
 	order := "m.year, m.title_search, m.id"
@@ -157,7 +165,7 @@ func titlePage(q query.Query, term string, others []searchFilter, years []int, u
 	positions := `SELECT m.year, m.title_search, m.id FROM movies m
 		WHERE ` + titleWhere(a, term, others, years, useIndex) + afterCursor(a, q, "m.year", "m.title_search", "m.id") + `
 		ORDER BY ` + order + ` LIMIT ` + pageLimit(q)
-	return statement{sql: withDocuments(positions), args: a.values}
+	return statement{sql: withDocuments(positions), args: a.values, trigram: useIndex}
 }
 
 // titleCount counts the movies whose title contains term, reading every
@@ -165,7 +173,7 @@ func titlePage(q query.Query, term string, others []searchFilter, years []int, u
 // candidate years.
 func titleCount(term string, others []searchFilter, years []int, useIndex bool) statement {
 	a := &args{}
-	return statement{sql: `SELECT count(*) FROM movies m WHERE ` + titleWhere(a, term, others, years, useIndex), args: a.values}
+	return statement{sql: `SELECT count(*) FROM movies m WHERE ` + titleWhere(a, term, others, years, useIndex), args: a.values, trigram: useIndex}
 }
 
 // likeEscaper makes a search term match literally inside a LIKE pattern.

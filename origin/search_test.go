@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/jackc/pgx/v5"
 
 	gocmp "github.com/google/go-cmp/cmp"
 
@@ -237,6 +238,14 @@ func TestTitleScanWaysAgree(t *testing.T) {
 	}
 }
 
+func yearsBetween(from, to int) []int {
+	var years []int
+	for y := from; y <= to; y++ {
+		years = append(years, y)
+	}
+	return years
+}
+
 func pageIDs(t *testing.T, store *Store, st statement, limit int) []string {
 	t.Helper()
 	rows, err := store.pool.Query(context.Background(), st.sql, st.args...)
@@ -265,6 +274,31 @@ func pageIDs(t *testing.T, store *Store, st statement, limit int) []string {
 func TestExplainSearchShowsEveryStatement(t *testing.T) {
 	store := newTestStore(t)
 	loadGenerated(t, store, 300)
+
+	// Trigram statements must not fall back to reading all of movies_order
+	// or the table, whatever PostgreSQL estimates. Over a long range of
+	// years they read the trigram index. Over a few years, a bitmap of
+	// those years' movies_order entries may serve as well.
+	q := parseQuery(t, "title=the")
+	for _, years := range [][]int{{1994, 1995}, yearsBetween(1900, 2025)} {
+		for _, st := range []statement{titlePage(q, q.Title, nil, years, true), titleCount(q.Title, nil, years, true)} {
+			var plan string
+			err := pgx.BeginFunc(context.Background(), store.pool, func(tx pgx.Tx) error {
+				var err error
+				plan, err = explain(context.Background(), tx, st)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(plan, "Seq Scan") || strings.Contains(plan, "Index Only Scan using movies_order") {
+				t.Errorf("trigram statement over %d years reads the whole table or movies_order:\n%s", len(years), plan)
+			}
+			if len(years) > sparseYears && !strings.Contains(plan, "movies_title_trgm") {
+				t.Errorf("trigram statement over %d years does not read the trigram index:\n%s", len(years), plan)
+			}
+		}
+	}
 
 	for raw, want := range map[string]int{"genre=drama": 2, "genre=drama&title=the": 5, "title=zzzz&year=1990": 2} {
 		plans, err := store.ExplainSearch(context.Background(), parseQuery(t, raw))

@@ -2,10 +2,10 @@
 
 -- One row per movie and each of its distinct folded cast members (kind 'c')
 -- and genres (kind 'g'), keyed in result order within a term. A page of one
--- term is then a range scan of the primary key, and the movies of one cast
--- member are counted by an index-only scan. genres_search is carried in the
--- index so that a cast member's movies are filtered by genre without
--- visiting movies. Ingest keeps the rows in step with movies in the same
+-- term is then a range scan of the primary key, and a term's movies that
+-- pass another filter are counted by an index-only scan. genres_search is
+-- carried in the index so that a cast member's movies are filtered by genre
+-- without visiting movies. Ingest keeps the rows in step with movies in the same
 -- transaction (origin/search_index.go).
 --
 -- NOTE: a btree entry is limited to about 2,700 bytes, so a cast member
@@ -22,13 +22,13 @@ CREATE TABLE search_postings (
 );
 
 -- Exact numbers of movies per year: of all movies (kind 'a', term ''), per
--- folded genre ('g') and per folded title substring of one to five
--- characters ('t'), each movie counted once per term however often the
--- substring occurs in its title. A total of these filters alone is then a
+-- folded cast member ('c'), per folded genre ('g') and per folded title
+-- substring of one to five characters ('t'). Each movie is counted once per
+-- term however often the term occurs in it. A total of these filters alone is then a
 -- sum over at most one row per year. Five characters is the limit that
 -- origin/search_index.go uses too (maxCountedSubstring).
 CREATE TABLE search_counts (
-    kind   "char" NOT NULL CHECK (kind IN ('a', 'g', 't')),
+    kind   "char" NOT NULL CHECK (kind IN ('a', 'c', 'g', 't')),
     term   text   COLLATE "C" NOT NULL,
     year   int    NOT NULL,
     movies int    NOT NULL,
@@ -46,7 +46,7 @@ INSERT INTO search_counts (kind, term, year, movies)
 SELECT 'a', '', year, count(*) FROM movies GROUP BY year;
 
 INSERT INTO search_counts (kind, term, year, movies)
-SELECT 'g', term, year, count(*) FROM search_postings WHERE kind = 'g' GROUP BY term, year;
+SELECT kind, term, year, count(*) FROM search_postings GROUP BY kind, term, year;
 
 INSERT INTO search_counts (kind, term, year, movies)
 SELECT 't', s.term, m.year, count(*)
