@@ -173,7 +173,7 @@ func (s *Server) serveCached(ctx *fasthttp.RequestCtx, t *target, id requestID) 
 	if err != nil {
 		s.logger.Warn("filling cache from origin", "request_id", id.String(), "path", t.originPath, "error", err)
 		ctx.Response.Header.Set("Retry-After", "1")
-		s.writeError(ctx, http.StatusServiceUnavailable, apierror.Detail{Code: apierror.CodeUnavailable, Message: "the origin is unavailable and the answer is not cached; retry shortly", RequestID: id.String()})
+		s.writeError(ctx, http.StatusServiceUnavailable, apierror.Detail{Code: apierror.CodeUnavailable, Message: "the origin is unavailable and the response is not cached; retry shortly", RequestID: id.String()})
 		return
 	}
 
@@ -245,7 +245,7 @@ func etagMatches(ifNoneMatch, etag []byte) bool {
 func (s *Server) writeAnswerError(ctx *fasthttp.RequestCtx, answer entry, id requestID) {
 	var body apierror.Body
 	if err := json.Unmarshal(plainBody(answer), &body); err != nil || body.Error.Code == "" {
-		body.Error = apierror.Detail{Code: apierror.CodeInternal, Message: "the origin answered " + strconv.Itoa(answer.status)}
+		body.Error = apierror.Detail{Code: apierror.CodeInternal, Message: "the origin responded with status " + strconv.Itoa(answer.status)}
 	}
 	body.Error.RequestID = id.String()
 	s.writeError(ctx, answer.status, body.Error)
@@ -318,7 +318,7 @@ func (s *Server) refreshLater(t *target) {
 	s.background.Go(func() {
 		defer func() { <-s.refreshes }()
 		if _, err := s.fill(t); err != nil {
-			s.logger.Debug("refreshing stale answer; serving it stale meanwhile", "path", t.originPath, "error", err)
+			s.logger.Debug("refreshing a stale response; serving it stale meanwhile", "path", t.originPath, "error", err)
 		}
 	})
 }
@@ -326,7 +326,7 @@ func (s *Server) refreshLater(t *target) {
 type originStatusError struct{ status int }
 
 func (e *originStatusError) Error() string {
-	return "origin answered " + strconv.Itoa(e.status)
+	return "origin responded with status " + strconv.Itoa(e.status)
 }
 
 func (s *Server) writeJSON(ctx *fasthttp.RequestCtx, status int, body []byte) {

@@ -56,7 +56,7 @@ func (c *originClient) get(ctx context.Context, path string) (originAnswer, erro
 
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxOriginBody))
 	if err != nil {
-		return originAnswer{}, fmt.Errorf("reading origin answer: %w", err)
+		return originAnswer{}, fmt.Errorf("reading origin response: %w", err)
 	}
 	return originAnswer{status: resp.StatusCode, body: body}, nil
 }
@@ -68,7 +68,7 @@ func (c *originClient) keys(ctx context.Context) ([]apikey.Key, error) {
 		return nil, err
 	}
 	if answer.status != http.StatusOK {
-		return nil, fmt.Errorf("origin answered %d to the key list", answer.status)
+		return nil, fmt.Errorf("origin responded with status %d to the key list request", answer.status)
 	}
 
 	var list struct {
