@@ -191,6 +191,9 @@ func (s *Server) newHTTPServer() *fasthttp.Server {
 	return &fasthttp.Server{
 		Handler:      s.handle,
 		ErrorHandler: s.handleBadRequest,
+		// fasthttp logs connection errors with the request head, which
+		// carries the client's API key.
+		Logger: quietLogger{},
 		// A request line with a 200-character title, percent-encoded, is
 		// under 2 KB; 16 KB leaves room for long headers.
 		ReadBufferSize:       16 << 10,
@@ -233,3 +236,8 @@ func nextPowerOfTwo(n int) int {
 	}
 	return p
 }
+
+// quietLogger drops fasthttp's own log lines.
+type quietLogger struct{}
+
+func (quietLogger) Printf(string, ...any) {}

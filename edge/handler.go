@@ -293,6 +293,8 @@ func newFilledEntry(answer originAnswer, now time.Time) filledEntry {
 	compressed := plain
 	if answer.status == http.StatusOK {
 		compressed.body = gzipped(answer.body)
+		// A strong validator differs between content codings.
+		compressed.etag = etagOf(append(append([]byte(nil), answer.body...), "\x00gzip"...))
 	}
 	return filledEntry{plain: plain, gzip: compressed}
 }
@@ -357,7 +359,9 @@ func (s *Server) handleBadRequest(ctx *fasthttp.RequestCtx, err error) {
 	id := requestID(s.requestCount.Add(1))
 	ctx.Response.Header.Set("X-Request-Id", id.String())
 
-	status, message := http.StatusBadRequest, "the request could not be parsed: "+err.Error()
+	// fasthttp's error text quotes the request head, API key included, so
+	// none of it goes into the response.
+	status, message := http.StatusBadRequest, "the request could not be parsed as HTTP/1.1; check that the request line has a method, a percent-encoded target without spaces, and a version"
 	var tooBig *fasthttp.ErrSmallBuffer
 	if errors.As(err, &tooBig) {
 		status, message = http.StatusRequestHeaderFieldsTooLarge, "the request line and headers together are over 16 KB; shorten the query or the headers"

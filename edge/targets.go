@@ -98,7 +98,7 @@ func parseSearch(raw string) (*target, *targetError) {
 
 func movieTarget(route, scope, prefix, id, suffix string, rawQuery []byte) (*target, *targetError) {
 	if !movie.ValidID(id) {
-		return nil, &targetError{status: http.StatusNotFound, route: route, Detail: apierror.Detail{Code: apierror.CodeNotFound, Message: "no movie has id " + strconv.Quote(id)}}
+		return nil, &targetError{status: http.StatusNotFound, route: route, Detail: apierror.Detail{Code: apierror.CodeNotFound, Message: "no movie has id " + strconv.Quote(truncate(id, 64))}}
 	}
 	return noParams(newTarget(route, scope, prefix+id, "/internal/v1/movies/"+id+suffix), rawQuery)
 }
@@ -116,10 +116,20 @@ func noParams(t *target, rawQuery []byte) (*target, *targetError) {
 func firstParamName(rawQuery string) string {
 	first, _, _ := strings.Cut(rawQuery, "&")
 	name, _, _ := strings.Cut(first, "=")
-	if decoded, err := url.QueryUnescape(name); err == nil {
-		return decoded
+	decoded, err := url.QueryUnescape(name)
+	if err != nil {
+		return "" // no parameter name can be told from bad encoding
 	}
-	return name
+	return decoded
+}
+
+// truncate shortens s to at most n bytes for an error message, marking the
+// cut.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
 }
 
 func badParam(route, param, message string) *targetError {

@@ -88,4 +88,3 @@ func TestDeleteRetriedAfterFailures(t *testing.T) {
 		t.Errorf("delete requests: got %d, want at least 5 (4 failed, then one that succeeded)", n)
 	}
 }
-

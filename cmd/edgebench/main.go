@@ -11,10 +11,10 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"os"
-	"os/signal"
 	"net/http"
 	_ "net/http/pprof"
+	"os"
+	"os/signal"
 	"path/filepath"
 	"syscall"
 

@@ -36,6 +36,11 @@ func main() {
 		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)
 	}
+	switch os.Args[1] {
+	case "-h", "-help", "--help", "help":
+		fmt.Print(usage)
+		os.Exit(0)
+	}
 	commands := map[string]func(*flags) error{
 		"create-key": createKey, "keys": listKeys, "revoke-key": revokeKey, "set-rate": setRate,
 		"quarantine": listQuarantine, "redrive": redrive, "digest": digest, "rebuild": rebuild,

@@ -14,6 +14,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"golang.org/x/text/unicode/norm"
+
 	"moviequery/internal/movie"
 )
 
@@ -84,7 +86,7 @@ func checkParams(values url.Values) error {
 
 	for _, name := range names {
 		if name == "" {
-			return paramError(name, "a parameter has no name (the query string has \"=value\" or \"&&\"); use year, title, cast, genre, limit or cursor")
+			return paramError(name, "a parameter has no name (the query string has \"=value\"); use year, title, cast, genre, limit or cursor")
 		}
 		if !knownParams[name] {
 			return paramError(name, "unknown parameter; use year, title, cast, genre, limit or cursor")
@@ -151,6 +153,9 @@ func parseYearRange(s string) (from, to int, err error) {
 }
 
 func parseYear(s string) (int, error) {
+	if len(s) != 4 || strings.Trim(s, "0123456789") != "" {
+		return 0, errors.New("is not a year or a range of years")
+	}
 	year, err := strconv.Atoi(s)
 	if err != nil {
 		return 0, errors.New("is not a year or a range of years")
@@ -184,7 +189,7 @@ func checkTerm(s string) error {
 	if !utf8.ValidString(s) {
 		return errors.New("is not valid UTF-8; percent-encode the UTF-8 bytes of the text")
 	}
-	if n := utf8.RuneCountInString(s); n > maxTermRunes {
+	if n := utf8.RuneCountInString(norm.NFC.String(s)); n > maxTermRunes {
 		return fmt.Errorf("is %d characters long; the maximum is %d", n, maxTermRunes)
 	}
 	if strings.IndexFunc(s, unicode.IsControl) >= 0 {

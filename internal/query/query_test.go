@@ -3,6 +3,7 @@ package query
 import (
 	"errors"
 	"net/url"
+	"strings"
 	"testing"
 
 	"moviequery/internal/movie"
@@ -61,6 +62,8 @@ func TestParseRejects(t *testing.T) {
 		{"colour=red", "colour"},
 		{"=1994", ""},
 		{"year=1990--1999", "year"},
+		{"year=%2B1990", "year"},
+		{"year=01990", "year"},
 		{"cursor=abc", "cursor"},
 		{"cast=" + string(make([]byte, 201)), "cast"},
 	}
@@ -124,6 +127,13 @@ func FuzzParse(f *testing.F) {
 			t.Errorf("canonical form not stable: %q then %q", canonical, again.Encode())
 		}
 	})
+}
+
+func TestTermLengthCountsComposedCharacters(t *testing.T) {
+	decomposed := strings.Repeat("e\u0301", maxTermRunes)
+	if _, err := Parse(url.Values{"title": {decomposed}}); err != nil {
+		t.Errorf("200 decomposed characters: got %v, want them accepted like 200 composed ones", err)
+	}
 }
 
 func TestParseRejectsUnsafeText(t *testing.T) {

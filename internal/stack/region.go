@@ -204,7 +204,14 @@ func (r *Region) newBackend(cfg RegionConfig) (gofakes3.Backend, error) {
 	// Without a sync per write the file keeps up with the loader; a crash of
 	// the process loses nothing, a crash of the machine may lose the last
 	// writes, which is acceptable for a development bucket.
-	db, err := bolt.Open(filepath.Join(cfg.StateDir, "s3.bolt"), 0o600, &bolt.Options{NoSync: true, Timeout: 5 * time.Second})
+	//
+	// gofakes3's bolt backend returns object bytes that still point into
+	// bolt's memory map, and bolt remaps the file when it grows, which would
+	// leave a concurrent read pointing at unmapped memory. Mapping 4 GiB of
+	// address space up front means the file never outgrows the first map.
+	// NOTE: a bucket file over 4 GiB would remap again; the movie data set
+	// makes a file of about 100 MB.
+	db, err := bolt.Open(filepath.Join(cfg.StateDir, "s3.bolt"), 0o600, &bolt.Options{NoSync: true, Timeout: 5 * time.Second, InitialMmapSize: 4 << 30})
 	if err != nil {
 		return nil, fmt.Errorf("opening bucket store (is another local stack running on this state folder?): %w", err)
 	}

@@ -96,7 +96,7 @@ func regionConfig(cfg Config) RegionConfig {
 		// A restart loses the notifications still queued in memory, so the
 		// origin lists the bucket often and soon to store what they named.
 		ReconcileInterval: 15 * time.Second,
-		ReconcileGrace:    5 * time.Second,
+		ReconcileGrace:    time.Minute,
 		StateDir:          cfg.StateDir,
 		Bucket:            "movie-updates",
 		Queue:             "movie-updates",
