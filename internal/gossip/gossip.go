@@ -74,7 +74,10 @@ func Start(cfg Config) (*Member, error) {
 		return nil, fmt.Errorf("starting gossip member %s: %w", cfg.Name, err)
 	}
 	m.list = list
-	m.queue = &memberlist.TransmitLimitedQueue{NumNodes: list.NumMembers, RetransmitMult: 3}
+	// Each member sends a message to RetransmitMult × log10(members) peers;
+	// with every member relaying, four makes a miss unlikely even in small
+	// clusters, where the logarithm is 1.
+	m.queue = &memberlist.TransmitLimitedQueue{NumNodes: list.NumMembers, RetransmitMult: 4}
 
 	if len(cfg.Seeds) > 0 {
 		if _, err := list.Join(cfg.Seeds); err != nil {

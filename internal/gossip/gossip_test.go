@@ -73,7 +73,9 @@ func TestBroadcastReachesEveryMember(t *testing.T) {
 		}
 		members[i] = startMember(t, fmt.Sprintf("member-%d", i), testKey, seeds, boxes[i])
 	}
-	waitFor(t, "five members", func() bool { return members[4].Members() == 5 })
+	for i, m := range members {
+		waitFor(t, fmt.Sprintf("member %d seeing five members", i), func() bool { return m.Members() == 5 })
+	}
 
 	msg := []byte("invalidate movie 42")
 	if err := members[2].Broadcast(msg); err != nil {
