@@ -59,7 +59,9 @@ func (s *Store) Search(ctx context.Context, q query.Query) (Page, error) {
 	}
 
 	b := &searchBatch{}
-	if !plan.begun {
+	if plan.begun {
+		b.mode = modeGeneric
+	} else {
 		b.batch.Queue(beginSnapshot)
 		b.pending++
 	}
@@ -81,16 +83,16 @@ func (s *Store) Search(ctx context.Context, q query.Query) (Page, error) {
 // the planner settings between statements that need different ones.
 type searchBatch struct {
 	batch   pgx.Batch
-	trigram bool // the settings for trigram statements are in force
-	pending int  // results queued since the last statement's
+	mode    plannerMode // the settings in force
+	pending int         // results queued since the last statement's
 }
 
 // queue adds st to the batch and returns how many results that carry
 // nothing to read come before st's own.
 func (b *searchBatch) queue(st statement) int {
-	if st.trigram != b.trigram {
-		b.batch.Queue(plannerSettings(st.trigram))
-		b.trigram = st.trigram
+	if st.mode != b.mode {
+		b.batch.Queue(plannerSettings(st.mode))
+		b.mode = st.mode
 		b.pending++
 	}
 	b.batch.Queue(st.sql, st.args...)
@@ -100,16 +102,18 @@ func (b *searchBatch) queue(st statement) int {
 	return skip
 }
 
-// plannerSettings returns the statement that turns off, for a trigram
-// statement, or back on the plans that would read movies_order or the whole
-// table instead of the trigram index. The settings last until the
-// transaction ends.
-func plannerSettings(trigram bool) string {
-	value := "on"
-	if trigram {
-		value = "off"
+// plannerSettings returns the statement that puts a planner mode in force
+// until the next one or the end of the transaction.
+func plannerSettings(mode plannerMode) string {
+	cache, scans := "force_custom_plan", "on"
+	switch mode {
+	case modeGeneric:
+		cache = "auto"
+	case modeTrigram:
+		scans = "off"
 	}
-	return "SELECT set_config('enable_seqscan', '" + value + "', true), set_config('enable_indexonlyscan', '" + value + "', true)"
+	return "SELECT set_config('plan_cache_mode', '" + cache + "', true), " +
+		"set_config('enable_seqscan', '" + scans + "', true), set_config('enable_indexonlyscan', '" + scans + "', true)"
 }
 
 // readResults reads the results of Search's last batch in the order it
@@ -157,7 +161,9 @@ func skip(results pgx.BatchResults, n int) error {
 // ExplainSearch returns the EXPLAIN (ANALYZE, BUFFERS) output of every
 // statement Search runs for q, in the order Search runs them and with the
 // same planner settings. The statements run for real, so their cost shows
-// as Search would meet it.
+// as Search would meet it. EXPLAIN plans each statement for its arguments,
+// so a statement that Search runs with a generic plan shows its custom
+// plan.
 func (s *Store) ExplainSearch(ctx context.Context, q query.Query) ([]string, error) {
 	plan, err := planSearch(ctx, s.pool, q, false)
 	if err != nil {
@@ -186,7 +192,7 @@ func (s *Store) ExplainSearch(ctx context.Context, q query.Query) ([]string, err
 }
 
 func explain(ctx context.Context, tx pgx.Tx, st statement) (string, error) {
-	if _, err := tx.Exec(ctx, plannerSettings(st.trigram)); err != nil {
+	if _, err := tx.Exec(ctx, plannerSettings(st.mode)); err != nil {
 		return "", fmt.Errorf("setting planner settings: %w", err)
 	}
 	rows, err := tx.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS) "+st.sql, st.args...)

@@ -58,7 +58,7 @@ func moviesPage(q query.Query, from, to int) statement {
 	sql := `SELECT document, year, title_search, id FROM movies
 		WHERE year BETWEEN ` + a.add(from) + ` AND ` + a.add(to) + afterCursor(a, q, "year", "title_search", "id") + `
 		ORDER BY year, title_search, id LIMIT ` + pageLimit(q)
-	return statement{sql: sql, args: a.values}
+	return statement{sql: sql, args: a.values, mode: modeGeneric}
 }
 
 // postingsWhere selects the driver's postings in [from, to] and checks the
@@ -97,7 +97,7 @@ func postingsPage(q query.Query, driver searchFilter, others []searchFilter, fro
 	positions := `SELECT p.year, p.title_search, p.movie_id AS id FROM search_postings p
 		WHERE ` + postingsWhere(a, driver, others, from, to) + afterCursor(a, q, "p.year", "p.title_search", "p.movie_id") + `
 		ORDER BY p.year, p.title_search, p.movie_id LIMIT ` + pageLimit(q)
-	return statement{sql: withDocuments(positions), args: a.values}
+	return statement{sql: withDocuments(positions), args: a.values, mode: postingsMode(driver, others)}
 }
 
 // postingsCount counts the driver's postings that pass the other filters,
@@ -105,7 +105,20 @@ func postingsPage(q query.Query, driver searchFilter, others []searchFilter, fro
 func postingsCount(driver searchFilter, others []searchFilter, from, to int) statement {
 	a := &args{}
 	sql := `SELECT count(*) FROM search_postings p WHERE ` + postingsWhere(a, driver, others, from, to)
-	return statement{sql: sql, args: a.values}
+	return statement{sql: sql, args: a.values, mode: postingsMode(driver, others)}
+}
+
+// postingsMode returns modeGeneric for a scan of the driver's postings
+// that checks the other filters on the postings themselves. A posting
+// lookup for another cast member joins a second scan, whose plan depends on
+// the arguments, so that statement is planned for them.
+func postingsMode(driver searchFilter, others []searchFilter) plannerMode {
+	for _, f := range others {
+		if f.kind == kindCast || (f.kind == kindGenre && driver.kind != kindCast) {
+			return modeCustom
+		}
+	}
+	return modeGeneric
 }
 
 // sparseYears is the most candidate years listed one by one in a title
@@ -165,7 +178,7 @@ func titlePage(q query.Query, term string, others []searchFilter, years []int, u
 	positions := `SELECT m.year, m.title_search, m.id FROM movies m
 		WHERE ` + titleWhere(a, term, others, years, useIndex) + afterCursor(a, q, "m.year", "m.title_search", "m.id") + `
 		ORDER BY ` + order + ` LIMIT ` + pageLimit(q)
-	return statement{sql: withDocuments(positions), args: a.values, trigram: useIndex}
+	return statement{sql: withDocuments(positions), args: a.values, mode: titleMode(useIndex, others, true)}
 }
 
 // titleCount counts the movies whose title contains term, reading every
@@ -173,7 +186,20 @@ func titlePage(q query.Query, term string, others []searchFilter, years []int, u
 // candidate years.
 func titleCount(term string, others []searchFilter, years []int, useIndex bool) statement {
 	a := &args{}
-	return statement{sql: `SELECT count(*) FROM movies m WHERE ` + titleWhere(a, term, others, years, useIndex), args: a.values, trigram: useIndex}
+	return statement{sql: `SELECT count(*) FROM movies m WHERE ` + titleWhere(a, term, others, years, useIndex), args: a.values, mode: titleMode(useIndex, others, false)}
+}
+
+// titleMode returns the planner mode of a title statement. Only a page that
+// walks movies_order with no other filter has one sensible plan whatever
+// the arguments. A count of the same walk could also read the table.
+func titleMode(useIndex bool, others []searchFilter, page bool) plannerMode {
+	switch {
+	case useIndex:
+		return modeTrigram
+	case page && len(others) == 0:
+		return modeGeneric
+	}
+	return modeCustom
 }
 
 // likeEscaper makes a search term match literally inside a LIKE pattern.
