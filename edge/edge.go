@@ -1,4 +1,4 @@
-// Package edge is the public movie API of a region. It answers from an
+// Package edge is the public movie API of a region. It responds from an
 // in-process bigcache of serialized responses and asks the region's origin on
 // a miss, coalescing concurrent identical misses into one origin request.
 // Every request must carry a valid API key.

@@ -16,7 +16,7 @@ import (
 	"moviequery/internal/query"
 )
 
-// target is what a valid request URI resolves to: its route, the scope it
+// target is the resolution of a valid request URI: its route, the scope it
 // needs, its two cache keys and the origin path that fills them.
 type target struct {
 	route      string
@@ -31,7 +31,7 @@ func newTarget(route, scope, cacheKey, originPath string) *target {
 }
 
 // targetError is a request URI that names a route but carries bad
-// parameters, answered after the key check.
+// parameters, reported after the key check.
 type targetError struct {
 	apierror.Detail
 	status int

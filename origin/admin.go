@@ -9,7 +9,7 @@ import (
 	"moviequery/internal/awsclient"
 )
 
-// RedriveResult is what redriving one quarantined object did.
+// RedriveResult is the outcome of redriving one quarantined object.
 type RedriveResult struct {
 	QuarantineID int64
 	Key          string

@@ -1,10 +1,10 @@
-// Package apierror is the JSON shape of every error answer of the API, from
-// the edges and from the origin alike.
+// Package apierror defines the JSON shape of every error response of the
+// API, from the edges and from the origin alike.
 package apierror
 
 import "encoding/json"
 
-// Codes used in answers.
+// Codes used in error responses.
 const (
 	CodeInvalidParameter = "invalid_parameter"
 	CodeUnauthorized     = "unauthorized"
@@ -16,12 +16,12 @@ const (
 	CodeInternal         = "internal"
 )
 
-// Body is the JSON of an error answer.
+// Body is the JSON of an error response.
 type Body struct {
 	Error Detail `json:"error"`
 }
 
-// Detail says what went wrong: a stable machine-readable code, a message for
+// Detail describes what went wrong: a stable machine-readable code, a message for
 // people, the offending parameter when there is one, and the request id to
 // quote when reporting a problem.
 type Detail struct {

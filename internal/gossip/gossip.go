@@ -109,7 +109,7 @@ func (m *Member) Address() string {
 	return net.JoinHostPort(node.Addr.String(), strconv.Itoa(int(node.Port)))
 }
 
-// Members returns the number of members this one knows to be alive,
+// Members returns the number of members this one considers alive,
 // itself included.
 func (m *Member) Members() int {
 	return m.list.NumMembers()
@@ -148,7 +148,7 @@ const idBytes = 8
 // messages a second.
 const seenMessages = 16384
 
-// Leave tells the cluster this member is going, waits up to timeout for the
+// Leave announces to the cluster that this member is going, waits up to timeout for the
 // message to spread, and stops gossiping. Calling it twice is safe.
 func (m *Member) Leave(timeout time.Duration) error {
 	m.mu.Lock()
