@@ -34,6 +34,7 @@ const requestTimeout = 10 * time.Second
 
 type api struct {
 	store   *Store
+	purger  *purger
 	metrics *metrics
 	logger  *slog.Logger
 	ready   *atomic.Bool
@@ -48,6 +49,9 @@ func (a *api) routes(gatherer prometheus.Gatherer) http.Handler {
 	mux.Handle("GET "+RouteKeys, a.instrument("keys", a.listKeys))
 	mux.Handle("GET "+RouteStats, a.instrument("stats", a.stats))
 	mux.Handle("GET "+RouteDigest, a.instrument("digest", a.digest))
+	mux.Handle("GET "+RouteChanges, a.instrument("changes", a.listChanges))
+	mux.Handle("GET "+RoutePurges, a.instrument("purges", a.listPurges))
+	mux.HandleFunc("POST "+RoutePurges, a.purge)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 	mux.HandleFunc("GET /readyz", a.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"moviequery/internal/movie"
+	"moviequery/internal/tags"
 )
 
 // Object is one version of an S3 object, fetched and ready to ingest.
@@ -42,6 +43,7 @@ type IngestResult struct {
 	MovieID string
 	Changed bool
 	Seq     int64
+	Tags    []string // the cache tags a change touches
 	Reason  string
 }
 
@@ -74,6 +76,9 @@ func (s *Store) Ingest(ctx context.Context, objects []Object, removed []objectRe
 		}
 		return recordRemovals(ctx, tx, removed)
 	})
+	if err == nil {
+		s.notifyCommitted(changesOf(results))
+	}
 	return results, err
 }
 
@@ -259,6 +264,9 @@ func storeAll(ctx context.Context, tx pgx.Tx, valid []*pending, results []Ingest
 		seq, isChange := seqs[p.revision]
 		results[p.index] = IngestResult{Outcome: OutcomeStored, MovieID: p.movieID, Changed: isChange, Seq: seq}
 	}
+	for _, c := range changed {
+		results[c.index].Tags = c.tags
+	}
 	return nil
 }
 
@@ -327,7 +335,7 @@ func latestPerMovie(valid []*pending) []*pending {
 // are known exactly. One INSERT ... ON CONFLICT DO UPDATE could not return
 // the values it replaced, because RETURNING shows only the new row in
 // PostgreSQL 15.
-func upsertMovies(ctx context.Context, tx pgx.Tx, candidates []*pending) ([]*pending, error) {
+func upsertMovies(ctx context.Context, tx pgx.Tx, candidates []*pending) ([]movieChange, error) {
 	inserted, err := insertNewMovies(ctx, tx, candidates)
 	if err != nil {
 		return nil, err
@@ -348,7 +356,7 @@ func upsertMovies(ctx context.Context, tx pgx.Tx, candidates []*pending) ([]*pen
 		return nil, err
 	}
 
-	var changed []*pending
+	var changed []movieChange
 	var changes []indexChange
 	for _, p := range candidates {
 		switch {
@@ -360,9 +368,17 @@ func upsertMovies(ctx context.Context, tx pgx.Tx, candidates []*pending) ([]*pen
 		default:
 			continue
 		}
-		changed = append(changed, p)
+		changed = append(changed, movieChange{pending: p, old: changes[len(changes)-1].old})
 	}
 	return changed, updateSearchIndex(ctx, tx, changes)
+}
+
+// movieChange is an update that became its movie's current state, with the
+// search fields it replaced (nil for a new movie).
+type movieChange struct {
+	*pending
+	old  *searchFields
+	tags []string // set by recordChanges
 }
 
 // movieColumns returns the candidates as unnest columns in the order that
@@ -466,21 +482,38 @@ func collectIDs(rows pgx.Rows, what string) (map[string]bool, error) {
 }
 
 // recordChanges appends one change feed entry per changed movie and returns
-// each entry's sequence number by revision id.
-func recordChanges(ctx context.Context, tx pgx.Tx, changed []*pending) (map[int64]int64, error) {
+// each entry's sequence number by revision id. It first takes the change
+// feed lock, which the transaction holds until it ends, so that sequence
+// numbers become visible in order: a reader that sees change n has seen
+// every change before it, or it was rolled back. The lock is taken last
+// and held only for the commit.
+func recordChanges(ctx context.Context, tx pgx.Tx, changed []movieChange) (map[int64]int64, error) {
 	seqs := map[int64]int64{}
 	if len(changed) == 0 {
 		return seqs, nil
 	}
+	if err := lockChangeFeed(ctx, tx); err != nil {
+		return nil, err
+	}
 
 	cols := newColumns(len(changed))
-	for _, p := range changed {
-		cols.add(p.movieID, p.revision)
+	for i := range changed {
+		c := &changed[i]
+		c.tags = changeTags(*c)
+		var oldYear *int
+		var oldTitle *string
+		if c.old != nil {
+			oldYear, oldTitle = &c.old.year, &c.old.title
+		}
+		cols.add(c.movieID, c.revision, oldYear, oldTitle, c.search.year, c.search.title, arrayLiteral(c.tags))
 	}
 	rows, err := tx.Query(ctx, `
 		WITH c AS (
-			INSERT INTO changes (movie_id, revision_id)
-			SELECT m, r FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS t(m, r, n) ORDER BY n
+			INSERT INTO changes (movie_id, revision_id, old_year, old_title, new_year, new_title, tags)
+			SELECT m, r, oy, ot, ny, nt, tg::text[]
+			FROM unnest($1::text[], $2::bigint[], $3::int[], $4::text[], $5::int[], $6::text[], $7::text[])
+			     WITH ORDINALITY AS t(m, r, oy, ot, ny, nt, tg, n)
+			ORDER BY n
 			RETURNING seq, movie_id, revision_id),
 		u AS (UPDATE movies m SET change_seq = c.seq FROM c WHERE m.id = c.movie_id)
 		SELECT seq, revision_id FROM c`,
@@ -495,6 +528,25 @@ func recordChanges(ctx context.Context, tx pgx.Tx, changed []*pending) (map[int6
 		return nil, fmt.Errorf("recording changes: %w", err)
 	}
 	return seqs, nil
+}
+
+// changeFeedLock is the advisory lock key that orders change feed entries.
+const changeFeedLock = 0x6d6f7669655f6364 // "movie_cd"
+
+func lockChangeFeed(ctx context.Context, tx pgx.Tx) error {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(changeFeedLock)); err != nil {
+		return fmt.Errorf("taking the change feed lock: %w", err)
+	}
+	return nil
+}
+
+// changeTags returns the cache tags a change touches.
+func changeTags(c movieChange) []string {
+	var old *tags.Fields
+	if c.old != nil {
+		old = c.old.tagFields()
+	}
+	return tags.OfChange(old, *c.search.tagFields())
 }
 
 func recordRemovals(ctx context.Context, tx pgx.Tx, removed []objectRef) error {

@@ -4,6 +4,7 @@ import "github.com/prometheus/client_golang/prometheus"
 
 // metrics are the origin's Prometheus series.
 type metrics struct {
+	announced        prometheus.Counter
 	ingested         *prometheus.CounterVec
 	rejectedMessages prometheus.Counter
 	reconciled       prometheus.Counter
@@ -35,7 +36,10 @@ func newMetrics(registry prometheus.Registerer, region string) *metrics {
 			Name: "origin_http_request_seconds", Help: "Time to serve a request to an edge, by route.", ConstLabels: labels,
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
 		}, []string{"route"}),
+		announced: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "origin_announced_changes_total", Help: "Committed changes announced to the region's edges by gossip.", ConstLabels: labels,
+		}),
 	}
-	registry.MustRegister(m.ingested, m.rejectedMessages, m.reconciled, m.commitSeconds, m.requests, m.requestSeconds)
+	registry.MustRegister(m.ingested, m.rejectedMessages, m.reconciled, m.commitSeconds, m.requests, m.requestSeconds, m.announced)
 	return m
 }

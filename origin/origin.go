@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"moviequery/internal/awsclient"
+	"moviequery/internal/gossip"
 )
 
 // Config configures an origin.
@@ -35,6 +36,19 @@ type Config struct {
 	// ReconcileInterval is the time between two listings of the bucket: the
 	// longest an update whose notification was lost waits to be stored.
 	ReconcileInterval time.Duration
+	// PeerOrigins maps each other region's name to its origin's base URL.
+	// Purges are forwarded there, with PeerToken as the bearer token (that
+	// origin's edge token).
+	PeerOrigins map[string]string
+	PeerToken   string
+	// Gossip, when set, joins the region's gossip cluster to announce each
+	// committed change to the edges. OnMessage is not used.
+	Gossip *gossip.Config
+	// TitleCountFold is the time between two folds of the change feed into
+	// the title substring counts when no changes are waiting. Searches are
+	// exact whatever the lag; a longer lag only makes title searches add up
+	// more unfolded changes.
+	TitleCountFold time.Duration
 	// ReconcileGrace leaves objects younger than this to their
 	// notifications, so the reconciler does not race the queue.
 	ReconcileGrace time.Duration
@@ -72,6 +86,7 @@ func DefaultConfig() Config {
 		BatchSize:         100,
 		VisibilityTimeout: 60 * time.Second,
 		ReconcileInterval: 5 * time.Minute,
+		TitleCountFold:    time.Second,
 		ReconcileGrace:    2 * time.Minute,
 		ShutdownTimeout:   10 * time.Second,
 	}
@@ -85,6 +100,8 @@ type Server struct {
 	reconciler *reconciler
 	api        *api
 	registry   *prometheus.Registry
+	metrics    *metrics
+	member     *gossip.Member // nil without gossip
 	logger     *slog.Logger
 	ready      atomic.Bool
 }
@@ -111,9 +128,15 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 
 	s := &Server{cfg: cfg, store: store, registry: cfg.Registry, logger: cfg.Logger}
 	m := newMetrics(cfg.Registry, cfg.Region)
+	s.metrics = m
 	s.consumer = &consumer{s3: clients.S3, sqs: clients.SQS, queueURL: cfg.QueueURL, visibility: cfg.VisibilityTimeout, batchSize: cfg.BatchSize, store: store, metrics: m, logger: cfg.Logger}
 	s.reconciler = &reconciler{s3: clients.S3, bucket: cfg.Bucket, store: store, metrics: m, logger: cfg.Logger, grace: cfg.ReconcileGrace, now: time.Now}
 	s.api = &api{store: store, metrics: m, logger: cfg.Logger, ready: &s.ready}
+	s.api.purger = &purger{store: store, region: cfg.Region, peers: cfg.PeerOrigins, token: cfg.PeerToken, client: &http.Client{}}
+	if err := s.startGossip(); err != nil {
+		store.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -136,6 +159,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	if s.cfg.Bucket != "" {
 		wg.Go(func() { s.reconciler.run(ctx, s.cfg.ReconcileInterval) })
 	}
+	wg.Go(func() { foldTitleCountsLoop(ctx, s.store, s.cfg.TitleCountFold, s.logger) })
 	s.ready.Store(true)
 	s.logger.Info("origin started", "region", s.cfg.Region, "address", ln.Addr().String(), "queue", s.cfg.QueueURL, "workers", s.cfg.Workers)
 
@@ -156,6 +180,7 @@ func (s *Server) shutdown(server *http.Server, consumers *sync.WaitGroup) error 
 	err := server.Shutdown(ctx)
 
 	consumers.Wait()
+	s.leaveGossip()
 	s.store.Close()
 	s.logger.Info("origin stopped", "region", s.cfg.Region, "duration", time.Since(start))
 	if errors.Is(err, http.ErrServerClosed) {

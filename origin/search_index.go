@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"moviequery/internal/tags"
 )
 
 // Kinds of rows in search_postings and search_counts.
@@ -72,6 +74,10 @@ func updateSearchIndex(ctx context.Context, tx pgx.Tx, changes []indexChange) er
 		return err
 	}
 	return applyCounts(ctx, tx, countDeltas(changes))
+}
+
+func (f *searchFields) tagFields() *tags.Fields {
+	return &tags.Fields{ID: f.id, Year: f.year, Title: f.title, Cast: f.cast, Genres: f.genres}
 }
 
 // postings returns the search_postings rows of a movie, each mapped to its
@@ -175,7 +181,9 @@ func insertPostings(ctx context.Context, tx pgx.Tx, rows []postingRow) error {
 	return nil
 }
 
-// countTerms returns the search_counts keys a movie adds one to.
+// countTerms returns the search_counts keys a movie adds one to in the
+// ingest transaction. Title substrings are counted later, from the change
+// feed (see titleCountTerms).
 func (f *searchFields) countTerms() []countKey {
 	keys := []countKey{{kind: kindAll, term: "", year: f.year}}
 	for _, c := range f.cast {
@@ -184,8 +192,16 @@ func (f *searchFields) countTerms() []countKey {
 	for _, g := range f.genres {
 		keys = append(keys, countKey{kind: kindGenre, term: g, year: f.year})
 	}
-	for _, s := range titleSubstrings(f.title) {
-		keys = append(keys, countKey{kind: kindTitle, term: s, year: f.year})
+	return keys
+}
+
+// titleCountTerms returns the search_counts keys of a title's substrings in
+// a year.
+func titleCountTerms(title string, year int) []countKey {
+	subs := titleSubstrings(title)
+	keys := make([]countKey, len(subs))
+	for i, s := range subs {
+		keys[i] = countKey{kind: kindTitle, term: s, year: year}
 	}
 	return keys
 }
@@ -230,7 +246,11 @@ func countDeltas(changes []indexChange) []countDelta {
 			net[k]++
 		}
 	}
+	return sortedDeltas(net)
+}
 
+// sortedDeltas returns the nonzero net changes sorted by key.
+func sortedDeltas(net map[countKey]int) []countDelta {
 	deltas := make([]countDelta, 0, len(net))
 	for k, d := range net {
 		if d != 0 {

@@ -224,19 +224,15 @@ func filterSizes(ctx context.Context, db batcher, filters []searchFilter, from, 
 // sizeStatement returns the statement that counts a filter's matches per
 // year, and whether the counts are exact.
 func sizeStatement(f searchFilter, from, to int) (statement, bool) {
-	if f.kind == kindTitle && len([]rune(f.term)) > maxCountedSubstring {
+	if f.kind == kindTitle {
+		if len([]rune(f.term)) <= maxCountedSubstring {
+			return titleSizeStatement([]string{f.term}, from, to), true
+		}
 		// A title contains the term only if it contains every substring
 		// of maxCountedSubstring characters of it, so the smallest of
 		// their counts bounds the term's count, and a year where one of
 		// them is missing has no match.
-		grams := termSubstrings(f.term, maxCountedSubstring)
-		return statement{
-			sql: `SELECT year, min(movies)::bigint FROM search_counts
-				WHERE kind = 't' AND term = ANY($1) AND year BETWEEN $2 AND $3 AND movies > 0
-				GROUP BY year HAVING count(*) = $4`,
-			args: []any{grams, from, to, len(grams)},
-			mode: modeGeneric,
-		}, false
+		return titleSizeStatement(termSubstrings(f.term, maxCountedSubstring), from, to), false
 	}
 	return statement{
 		sql:  `SELECT year, movies::bigint FROM search_counts WHERE kind = ` + kindLiteral(f.kind) + ` AND term = $1 AND year BETWEEN $2 AND $3 AND movies > 0`,

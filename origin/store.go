@@ -23,7 +23,8 @@ var migrations embed.FS
 // Store is the region's PostgreSQL system of record. It is safe for
 // concurrent use.
 type Store struct {
-	pool *pgxpool.Pool
+	pool      *pgxpool.Pool
+	committed func([]Change) // set by OnCommit before use
 }
 
 // OpenStore connects to PostgreSQL and applies any pending schema migrations.

@@ -31,6 +31,7 @@ func serve(args []string) error {
 	fs.StringVar(&cfg.AWS.SQSEndpoint, "sqs-endpoint", "", "SQS-compatible endpoint; empty uses AWS")
 	fs.StringVar(&cfg.Bucket, "bucket", "", "update bucket to reconcile against the ledger; empty turns reconciliation off")
 	fs.DurationVar(&cfg.ReconcileInterval, "reconcile-interval", cfg.ReconcileInterval, "time between two listings of the bucket")
+	fs.DurationVar(&cfg.TitleCountFold, "title-count-fold", cfg.TitleCountFold, "time between two folds of the change feed into the title search counts")
 	fs.DurationVar(&cfg.VisibilityTimeout, "visibility-timeout", cfg.VisibilityTimeout, "how long a received message stays hidden; it comes back this long after an origin dies")
 	fs.DurationVar(&cfg.ReconcileGrace, "reconcile-grace", cfg.ReconcileGrace, "age below which the reconciler leaves objects to their notifications")
 	fs.IntVar(&cfg.Workers, "workers", cfg.Workers, "concurrent queue receivers")
