@@ -33,21 +33,23 @@ var _ bigcache.Hasher = keyedHasher{}
 // sends: bigcache copies an entry on every read.
 //
 // Encoded layout: status (2 bytes), fill time in Unix milliseconds (8),
-// quoted ETag (18), body.
+// generation when the fill began (8), quoted ETag (18), body.
 type entry struct {
-	status   int
-	filledAt time.Time
-	etag     []byte // with its quotes, as the ETag header carries it
-	body     []byte
+	status     int
+	filledAt   time.Time
+	generation uint64 // see generations
+	etag       []byte // with its quotes, as the ETag header carries it
+	body       []byte
 }
 
-const entryHeader = 2 + 8 + 18
+const entryHeader = 2 + 8 + 8 + 18
 
 func (e entry) encode() []byte {
 	buf := make([]byte, entryHeader+len(e.body))
 	binary.BigEndian.PutUint16(buf, uint16(e.status))
 	binary.BigEndian.PutUint64(buf[2:], uint64(e.filledAt.UnixMilli()))
-	copy(buf[10:28], e.etag)
+	binary.BigEndian.PutUint64(buf[10:], e.generation)
+	copy(buf[18:36], e.etag)
 	copy(buf[entryHeader:], e.body)
 	return buf
 }
@@ -58,10 +60,11 @@ func decodeEntry(buf []byte) (entry, bool) {
 		return entry{}, false
 	}
 	return entry{
-		status:   int(binary.BigEndian.Uint16(buf)),
-		filledAt: time.UnixMilli(int64(binary.BigEndian.Uint64(buf[2:]))),
-		etag:     buf[10:28],
-		body:     buf[entryHeader:],
+		status:     int(binary.BigEndian.Uint16(buf)),
+		filledAt:   time.UnixMilli(int64(binary.BigEndian.Uint64(buf[2:]))),
+		generation: binary.BigEndian.Uint64(buf[10:]),
+		etag:       buf[18:36],
+		body:       buf[entryHeader:],
 	}, true
 }
 

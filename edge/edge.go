@@ -18,6 +18,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
 	"golang.org/x/sync/singleflight"
+
+	"moviequery/internal/gossip"
 )
 
 // Config configures an edge.
@@ -42,6 +44,14 @@ type Config struct {
 	// megabytes. Raising it raises the hit ratio and the resident memory,
 	// which runs to about twice this figure under churn.
 	CacheMaxMB int
+	// FeedInterval is how often the edge reads the origin's change feed for
+	// changes that gossip did not deliver: with gossip down, a change
+	// reaches the edge within about this long.
+	FeedInterval time.Duration
+	// Gossip, when set, joins the region's gossip cluster to hear of
+	// changes as soon as the origin commits them. OnMessage is set by the
+	// edge.
+	Gossip *gossip.Config
 	// KeyRefresh is how often the API key list is reloaded from the origin:
 	// the delay before a new or revoked key takes effect.
 	KeyRefresh time.Duration
@@ -65,6 +75,7 @@ func DefaultConfig() Config {
 		CacheMaxStale:   10 * time.Minute,
 		CacheMaxMB:      512,
 		KeyRefresh:      5 * time.Second,
+		FeedInterval:    time.Second,
 		DrainDelay:      5 * time.Second,
 		ShutdownTimeout: 10 * time.Second,
 	}
@@ -80,6 +91,9 @@ type Server struct {
 	limits   *limiters
 	targets  *targetMemo
 	metrics  *metrics
+	gens     *generations
+	feed     *follower
+	member   *gossip.Member // nil without gossip
 	registry *prometheus.Registry
 	logger   *slog.Logger
 
@@ -125,7 +139,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("creating cache: %w", err)
 	}
 	s.cache = cache
-	s.metrics.watchCache(cfg.Registry, cache)
+	s.gens = newGenerations()
+	s.feed = newFollower(s.gens, s.origin, cfg.FeedInterval, s.metrics, cfg.Logger)
+	s.metrics.watchCache(cfg.Registry, cache, s.feed)
 	return s, nil
 }
 
@@ -162,6 +178,9 @@ func cacheConfig(cfg Config) bigcache.Config {
 // readiness turns "not ready", the drain delay passes, in-flight requests
 // finish, background work stops.
 func (s *Server) Run(ctx context.Context, ln net.Listener) error {
+	if err := s.joinGossip(); err != nil {
+		return err
+	}
 	server := s.newHTTPServer()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- server.Serve(ln) }()
@@ -170,6 +189,8 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	var wg sync.WaitGroup
 	s.ready.Store(true)
 	wg.Go(func() { refreshKeys(background, &s.keys, s.origin, s.cfg.KeyRefresh, s.logger) })
+	wg.Go(func() { s.feed.run(background) })
+	wg.Go(func() { s.forgetStamps(background) })
 	s.logger.Info("edge started", "region", s.cfg.Region, "address", ln.Addr().String(), "origin", s.cfg.OriginURL)
 
 	var err error
@@ -180,6 +201,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 		err = fmt.Errorf("serving edge API: %w", err)
 	}
 
+	s.leaveGossip()
 	stopBackground()
 	wg.Wait()
 	s.background.Wait()
@@ -241,3 +263,60 @@ func nextPowerOfTwo(n int) int {
 type quietLogger struct{}
 
 func (quietLogger) Printf(string, ...any) {}
+
+// joinGossip joins the region's gossip cluster when configured.
+func (s *Server) joinGossip() error {
+	if s.cfg.Gossip == nil {
+		return nil
+	}
+
+	cfg := *s.cfg.Gossip
+	cfg.OnMessage = s.feed.onAnnouncement
+	cfg.Logger = s.logger
+	member, err := gossip.Start(cfg)
+	if err != nil {
+		return fmt.Errorf("joining the gossip cluster: %w", err)
+	}
+	s.member = member
+	return nil
+}
+
+func (s *Server) leaveGossip() {
+	if s.member == nil {
+		return
+	}
+	if err := s.member.Leave(2 * time.Second); err != nil {
+		s.logger.Warn("leaving the gossip cluster", "error", err)
+	}
+}
+
+// forgetStamps drops, every minute, invalidation stamps older than any
+// cached response: an entry lives CacheMaxStale, and up to bigcache's
+// clean window of a minute more.
+func (s *Server) forgetStamps(ctx context.Context) {
+	ticker := time.NewTicker(time.Minute)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-ticker.C:
+			s.gens.forget(now.Add(-s.cfg.CacheMaxStale - 2*time.Minute))
+		}
+	}
+}
+
+// GossipMembers returns the number of gossip members this edge considers
+// alive, itself included, or 0 without gossip.
+func (s *Server) GossipMembers() int {
+	if s.member == nil {
+		return 0
+	}
+	return s.member.Members()
+}
+
+// Watermark returns the change feed position up to which every change has
+// been applied to the cache.
+func (s *Server) Watermark() int64 {
+	return s.feed.watermark.Load()
+}

@@ -35,8 +35,9 @@ const (
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
 	id := requestID(s.requestCount.Add(1))
-	var idBuf [16]byte
-	ctx.Response.Header.SetBytesV("X-Request-Id", id.append(idBuf[:0]))
+	var buf [20]byte
+	ctx.Response.Header.SetBytesV("X-Request-Id", id.append(buf[:0]))
+	ctx.Response.Header.SetBytesV("X-Data-Watermark", strconv.AppendInt(buf[:0], s.feed.watermark.Load(), 10))
 
 	route, client := s.route(ctx, id)
 
@@ -59,6 +60,9 @@ func (id requestID) String() string {
 // route serves one request and returns its route label and client id for
 // the metrics.
 func (s *Server) route(ctx *fasthttp.RequestCtx, id requestID) (route, client string) {
+	if string(ctx.Path()) == routePurge {
+		return "purge", s.servePurge(ctx, id)
+	}
 	if !ctx.IsGet() && !ctx.IsHead() {
 		ctx.Response.Header.Set("Allow", "GET, HEAD")
 		s.writeError(ctx, http.StatusMethodNotAllowed, apierror.Detail{Code: apierror.CodeMethodNotAllowed, Message: "only GET and HEAD are allowed", RequestID: id.String()})
@@ -115,9 +119,9 @@ func (s *Server) authenticate(ctx *fasthttp.RequestCtx, id requestID) (apikey.Ke
 		return apikey.Key{}, false
 	}
 
-	if !s.keys.loaded() {
+	if !s.keys.loaded() || !s.feed.started.Load() {
 		ctx.Response.Header.Set("Retry-After", "1")
-		s.writeError(ctx, http.StatusServiceUnavailable, apierror.Detail{Code: apierror.CodeUnavailable, Message: "this edge has not loaded the API keys yet; retry shortly", RequestID: id.String()})
+		s.writeError(ctx, http.StatusServiceUnavailable, apierror.Detail{Code: apierror.CodeUnavailable, Message: "this edge is still starting: it has not loaded the API keys or the change feed yet; retry shortly", RequestID: id.String()})
 		return apikey.Key{}, false
 	}
 	key, ok := s.keys.lookup(secret)
@@ -153,7 +157,9 @@ func (s *Server) allowed(ctx *fasthttp.RequestCtx, key apikey.Key, scope string,
 // once for all concurrent requests of the same key and caches the answer
 // when it is a success or a 404. An answer older than CacheFresh is still
 // served, marked stale, while a background fill replaces it; that also
-// keeps answering while the origin is down, until CacheMaxStale.
+// keeps answering while the origin is down, until CacheMaxStale. An answer
+// that a change has invalidated is served, marked stale, only while the
+// origin is down.
 func (s *Server) serveCached(ctx *fasthttp.RequestCtx, t *target, id requestID) {
 	gzipWanted := ctx.Request.Header.HasAcceptEncoding("gzip")
 	variant := t.cacheKey
@@ -161,17 +167,27 @@ func (s *Server) serveCached(ctx *fasthttp.RequestCtx, t *target, id requestID) 
 		variant = t.gzipKey
 	}
 
-	if buf, err := s.cache.Get(variant); err == nil {
-		if cached, ok := decodeEntry(buf); ok {
-			s.serveHit(ctx, cached, t, gzipWanted, id)
-			return
+	var invalidated *entry
+	if t.cached() {
+		if buf, err := s.cache.Get(variant); err == nil {
+			if cached, ok := decodeEntry(buf); ok && time.Since(cached.filledAt) <= s.cfg.CacheMaxStale {
+				if s.gens.valid(t.deps, cached.generation) {
+					s.serveHit(ctx, cached, t, gzipWanted, id)
+					return
+				}
+				invalidated = &cached
+			}
 		}
 	}
 
 	s.metrics.cacheMisses.Inc()
-	filled, err := s.fill(t)
+	filled, err := s.fillCurrent(t)
 	if err != nil {
 		s.logger.Warn("filling cache from origin", "request_id", id.String(), "path", t.originPath, "error", err)
+		if invalidated != nil {
+			s.serveStale(ctx, *invalidated, gzipWanted, id)
+			return
+		}
 		ctx.Response.Header.Set("Retry-After", "1")
 		s.writeError(ctx, http.StatusServiceUnavailable, apierror.Detail{Code: apierror.CodeUnavailable, Message: "the origin is unavailable and the response is not cached; retry shortly", RequestID: id.String()})
 		return
@@ -185,18 +201,34 @@ func (s *Server) serveCached(ctx *fasthttp.RequestCtx, t *target, id requestID) 
 	s.writeEntry(ctx, answer, gzipWanted, id)
 }
 
-func (s *Server) serveHit(ctx *fasthttp.RequestCtx, cached entry, t *target, gzipped bool, id requestID) {
-	age := time.Since(cached.filledAt)
-	if age <= s.cfg.CacheFresh {
-		s.metrics.cacheHits.Inc()
-		ctx.Response.Header.Set("X-Cache", "hit")
-	} else {
-		s.metrics.staleServed.Inc()
-		s.metrics.staleAge.Observe(age.Seconds())
-		ctx.Response.Header.Set("X-Cache", "stale")
-		ctx.Response.Header.Set("Age", strconv.Itoa(int(age/time.Second)))
-		s.refreshLater(t)
+// fillCurrent fills the target, and fills it once more when the fill it
+// joined began before an invalidation this edge has already applied: a
+// request must not get a response older than what the edge knows.
+func (s *Server) fillCurrent(t *target) (filledEntry, error) {
+	filled, err := s.fill(t)
+	if err != nil || !t.cached() || s.gens.valid(t.deps, filled.plain.generation) {
+		return filled, err
 	}
+	return s.fill(t)
+}
+
+func (s *Server) serveStale(ctx *fasthttp.RequestCtx, cached entry, gzipped bool, id requestID) {
+	age := time.Since(cached.filledAt)
+	s.metrics.staleServed.Inc()
+	s.metrics.staleAge.Observe(age.Seconds())
+	ctx.Response.Header.Set("X-Cache", "stale")
+	ctx.Response.Header.Set("Age", strconv.Itoa(int(age/time.Second)))
+	s.writeEntry(ctx, cached, gzipped, id)
+}
+
+func (s *Server) serveHit(ctx *fasthttp.RequestCtx, cached entry, t *target, gzipped bool, id requestID) {
+	if time.Since(cached.filledAt) > s.cfg.CacheFresh {
+		s.refreshLater(t)
+		s.serveStale(ctx, cached, gzipped, id)
+		return
+	}
+	s.metrics.cacheHits.Inc()
+	ctx.Response.Header.Set("X-Cache", "hit")
 	s.writeEntry(ctx, cached, gzipped, id)
 }
 
@@ -267,6 +299,7 @@ type filledEntry struct {
 func (s *Server) fill(t *target) (filledEntry, error) {
 	value, err, _ := s.fills.Do(t.cacheKey, func() (any, error) {
 		start := time.Now()
+		generation := s.gens.current()
 		answer, err := s.origin.get(context.Background(), t.originPath)
 		if err != nil {
 			return filledEntry{}, err
@@ -276,8 +309,8 @@ func (s *Server) fill(t *target) (filledEntry, error) {
 		}
 		s.metrics.fillSeconds.Observe(time.Since(start).Seconds())
 
-		filled := newFilledEntry(answer, time.Now())
-		if answer.status == http.StatusOK || answer.status == http.StatusNotFound {
+		filled := newFilledEntry(answer, time.Now(), generation)
+		if t.cached() && (answer.status == http.StatusOK || answer.status == http.StatusNotFound) {
 			s.store(t, filled)
 		}
 		return filled, nil
@@ -288,8 +321,8 @@ func (s *Server) fill(t *target) (filledEntry, error) {
 	return value.(filledEntry), nil
 }
 
-func newFilledEntry(answer originAnswer, now time.Time) filledEntry {
-	plain := entry{status: answer.status, filledAt: now, etag: etagOf(answer.body), body: answer.body}
+func newFilledEntry(answer originAnswer, now time.Time, generation uint64) filledEntry {
+	plain := entry{status: answer.status, filledAt: now, generation: generation, etag: etagOf(answer.body), body: answer.body}
 	compressed := plain
 	if answer.status == http.StatusOK {
 		compressed.body = gzipped(answer.body)
@@ -342,7 +375,7 @@ func (s *Server) writeError(ctx *fasthttp.RequestCtx, status int, detail apierro
 }
 
 func (s *Server) readyz(ctx *fasthttp.RequestCtx) {
-	if s.ready.Load() && s.keys.loaded() {
+	if s.ready.Load() && s.keys.loaded() && s.feed.started.Load() {
 		ctx.SetStatusCode(http.StatusOK)
 		return
 	}

@@ -12,6 +12,7 @@ import (
 
 	"moviequery/internal/apikey"
 	"moviequery/internal/query"
+	"moviequery/internal/tags"
 )
 
 // newBenchServer returns an edge with one API key and one cached answer of
@@ -31,6 +32,7 @@ func newBenchServer(b *testing.B, bodySize int) (*Server, string) {
 	}
 	key.RatePerSecond, key.Burst = 1<<30, 1<<30
 	s.keys.replace([]apikey.Key{key})
+	s.feed.started.Store(true)
 
 	values, _ := url.ParseQuery("genre=drama&year=1994")
 	q, err := query.Parse(values)
@@ -38,7 +40,7 @@ func newBenchServer(b *testing.B, bodySize int) (*Server, string) {
 		b.Fatal(err)
 	}
 	body := []byte(`{"movies":[` + strings.Repeat("x", bodySize) + `]}`)
-	s.store(newTarget("movies", apikey.ScopeQuery, cacheSearch+q.Encode(), ""), newFilledEntry(originAnswer{status: 200, body: body}, time.Now()))
+	s.store(newTarget("movies", apikey.ScopeQuery, cacheSearch+q.Encode(), "", tags.OfSearch(q)), newFilledEntry(originAnswer{status: 200, body: body}, time.Now(), s.gens.current()))
 	return s, secret
 }
 

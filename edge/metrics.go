@@ -20,6 +20,7 @@ type metrics struct {
 	staleAge       prometheus.Histogram
 	cacheRemovals  *prometheus.CounterVec
 	rateLimited    prometheus.Counter
+	invalidations  *prometheus.CounterVec
 	labels         prometheus.Labels
 
 	// seriesMu guards the caches of children below, which let a request be
@@ -98,16 +99,23 @@ func newMetrics(registry prometheus.Registerer, region string) *metrics {
 	m.rateLimited = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "edge_rate_limited_total", Help: "Requests answered 429 because their key was over its rate limit.", ConstLabels: labels,
 	})
+	m.invalidations = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "edge_invalidations_total", Help: "Changes and purges applied to the cache, by how they arrived (gossip, feed).", ConstLabels: labels,
+	}, []string{"source"})
 	m.labels = labels
 	m.requestCounters = map[requestSeries]prometheus.Counter{}
 	m.routeHistograms = map[string]prometheus.Observer{}
-	registry.MustRegister(m.requests, m.requestSeconds, m.cacheHits, m.cacheMisses, m.fillSeconds, m.staleServed, m.staleAge, m.cacheRemovals, m.rateLimited)
+	registry.MustRegister(m.requests, m.requestSeconds, m.cacheHits, m.cacheMisses, m.fillSeconds, m.staleServed, m.staleAge, m.cacheRemovals, m.rateLimited, m.invalidations)
 	return m
 }
 
-// watchCache exports the cache's size as gauges read at scrape time.
-func (m *metrics) watchCache(registry prometheus.Registerer, cache *bigcache.BigCache) {
+// watchCache exports the cache's size and the data watermark as gauges
+// read at scrape time.
+func (m *metrics) watchCache(registry prometheus.Registerer, cache *bigcache.BigCache, feed *follower) {
 	registry.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "edge_data_watermark", Help: "Change feed position up to which every change has been applied to the cache.", ConstLabels: m.labels,
+		}, func() float64 { return float64(feed.watermark.Load()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "edge_cache_entries", Help: "Entries in the cache (each answer is two: plain and gzip).", ConstLabels: m.labels,
 		}, func() float64 { return float64(cache.Len()) }),

@@ -10,24 +10,33 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"moviequery/internal/announce"
 	"moviequery/internal/apierror"
 	"moviequery/internal/apikey"
 	"moviequery/internal/movie"
 	"moviequery/internal/query"
+	"moviequery/internal/tags"
 )
 
 // target is the resolution of a valid request URI: its route, the scope it
-// needs, its two cache keys and the origin path that fills them.
+// needs, its two cache keys, the origin path that fills them and the
+// hashes of the cache tags its response depends on. A target without tags
+// is not cached.
 type target struct {
 	route      string
 	scope      string
 	cacheKey   string
 	gzipKey    string
 	originPath string
+	deps       []uint64
 }
 
-func newTarget(route, scope, cacheKey, originPath string) *target {
-	return &target{route: route, scope: scope, cacheKey: cacheKey, gzipKey: gzipKey(cacheKey), originPath: originPath}
+func newTarget(route, scope, cacheKey, originPath string, deps []string) *target {
+	return &target{route: route, scope: scope, cacheKey: cacheKey, gzipKey: gzipKey(cacheKey), originPath: originPath, deps: announce.Hashes(deps)}
+}
+
+func (t *target) cached() bool {
+	return len(t.deps) > 0
 }
 
 // targetError is a request URI that names a route but carries bad
@@ -60,20 +69,23 @@ func parseTarget(path string, rawQuery []byte) (*target, *targetError) {
 	case routeMovies:
 		return parseSearch(string(rawQuery))
 	case routeGenres:
-		return noParams(newTarget("genres", apikey.ScopeQuery, cacheGenres, "/internal/v1/genres"), rawQuery)
+		return noParams(newTarget("genres", apikey.ScopeQuery, cacheGenres, "/internal/v1/genres", []string{tags.Genres}), rawQuery)
 	}
 
 	rest, ok := strings.CutPrefix(path, routeMovies+"/")
 	if !ok || rest == "" {
 		return nil, nil
 	}
+	// The audit trail changes with every stored revision, also those that
+	// do not change the current state and are not announced, so it is not
+	// cached.
 	if id, ok := strings.CutSuffix(rest, "/revisions"); ok && !strings.Contains(id, "/") {
-		return movieTarget("revisions", apikey.ScopeAudit, cacheRevisions, id, "/revisions", rawQuery)
+		return movieTarget("revisions", apikey.ScopeAudit, cacheRevisions, id, "/revisions", rawQuery, nil)
 	}
 	if strings.Contains(rest, "/") {
 		return nil, nil
 	}
-	return movieTarget("movie", apikey.ScopeQuery, cacheMovie, rest, "", rawQuery)
+	return movieTarget("movie", apikey.ScopeQuery, cacheMovie, rest, "", rawQuery, []string{tags.Movie(rest)})
 }
 
 func parseSearch(raw string) (*target, *targetError) {
@@ -93,14 +105,14 @@ func parseSearch(raw string) (*target, *targetError) {
 	}
 
 	canonical := q.Encode()
-	return newTarget("movies", apikey.ScopeQuery, cacheSearch+canonical, "/internal/v1/movies?"+canonical), nil
+	return newTarget("movies", apikey.ScopeQuery, cacheSearch+canonical, "/internal/v1/movies?"+canonical, tags.OfSearch(q)), nil
 }
 
-func movieTarget(route, scope, prefix, id, suffix string, rawQuery []byte) (*target, *targetError) {
+func movieTarget(route, scope, prefix, id, suffix string, rawQuery []byte, deps []string) (*target, *targetError) {
 	if !movie.ValidID(id) {
 		return nil, &targetError{status: http.StatusNotFound, route: route, Detail: apierror.Detail{Code: apierror.CodeNotFound, Message: "no movie has id " + strconv.Quote(truncate(id, 64))}}
 	}
-	return noParams(newTarget(route, scope, prefix+id, "/internal/v1/movies/"+id+suffix), rawQuery)
+	return noParams(newTarget(route, scope, prefix+id, "/internal/v1/movies/"+id+suffix, deps), rawQuery)
 }
 
 // noParams rejects a query string on a route that takes no parameters.

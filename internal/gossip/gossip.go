@@ -115,7 +115,8 @@ func (m *Member) Members() int {
 	return m.list.NumMembers()
 }
 
-// Broadcast spreads a message to every other member. memberlist sends a
+// Broadcast spreads a message to every other member: at once, directly to
+// each member it knows, and by gossip. memberlist sends a
 // queued message to a few random members only, so every member that
 // receives a message for the first time queues it again: the message
 // spreads like an epidemic and reaches the whole cluster in a number of
@@ -130,8 +131,24 @@ func (m *Member) Broadcast(msg []byte) error {
 	binary.BigEndian.PutUint64(framed, rand.Uint64())
 	copy(framed[idBytes:], msg)
 	m.seen.add(binary.BigEndian.Uint64(framed))
+	m.sendDirect(framed)
 	m.queue.QueueBroadcast(broadcast(framed))
 	return nil
+}
+
+// sendDirect sends a message to every other member at once, over UDP, so
+// that it arrives within one network delay rather than after gossip
+// rounds. The gossip that follows repairs a lost packet.
+func (m *Member) sendDirect(framed []byte) {
+	self := m.list.LocalNode().Name
+	for _, node := range m.list.Members() {
+		if node.Name == self {
+			continue
+		}
+		if err := m.list.SendBestEffort(node, framed); err != nil {
+			m.logger.Debug("sending a gossip message directly; gossip will carry it", "member", node.Name, "error", err)
+		}
+	}
 }
 
 // MaxMessageBytes is the largest message Broadcast takes: memberlist's UDP

@@ -5,6 +5,7 @@ package stack
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/hashicorp/memberlist"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3bolt"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
@@ -25,6 +27,7 @@ import (
 
 	"moviequery/edge"
 	"moviequery/internal/awsclient"
+	"moviequery/internal/gossip"
 	"moviequery/internal/localaws"
 	"moviequery/internal/postgres"
 	"moviequery/origin"
@@ -64,6 +67,12 @@ type RegionConfig struct {
 	// ReconcileGrace is the age below which the reconciler leaves objects
 	// to their notifications.
 	ReconcileGrace time.Duration
+	// Gossip joins the origin and the edges in an encrypted memberlist
+	// cluster on 127.0.0.1, so edges hear of changes at once. Without it
+	// edges follow the change feed alone.
+	Gossip bool
+	// GossipTune adjusts memberlist's timings, for tests.
+	GossipTune func(*memberlist.Config)
 	// MaxReceiveCount is how many receives a message gets before it moves
 	// to the dead-letter queue; 0 means 5.
 	MaxReceiveCount int
@@ -86,6 +95,7 @@ type Region struct {
 	AWS         awsclient.Config
 	Clients     awsclient.Clients
 	Origin      *origin.Server
+	Edges       []*edge.Server
 	S3          *localaws.S3
 	SQS         *localaws.SQS
 
@@ -96,6 +106,26 @@ type Region struct {
 	errs    chan error
 	closers []func() error
 	logger  *slog.Logger
+
+	gossipKey []byte
+}
+
+func (r *Region) newGossipKey() error {
+	r.gossipKey = make([]byte, 32)
+	if _, err := rand.Read(r.gossipKey); err != nil {
+		return fmt.Errorf("making a gossip key: %w", err)
+	}
+	return nil
+}
+
+// gossipConfig returns the gossip settings of one member, joining through
+// seed when set.
+func (r *Region) gossipConfig(cfg RegionConfig, name, seed string) *gossip.Config {
+	g := &gossip.Config{Name: cfg.Name + "-" + name, BindAddr: "127.0.0.1", SecretKey: r.gossipKey, Tune: cfg.GossipTune}
+	if seed != "" {
+		g.Seeds = []string{seed}
+	}
+	return g
 }
 
 // StartRegion starts a region and returns once every part accepts requests.
@@ -262,6 +292,12 @@ func (r *Region) startOrigin(ctx context.Context, cfg RegionConfig) error {
 	if cfg.OriginWorkers > 0 {
 		originConfig.Workers = cfg.OriginWorkers
 	}
+	if cfg.Gossip {
+		if err := r.newGossipKey(); err != nil {
+			return err
+		}
+		originConfig.Gossip = r.gossipConfig(cfg, "origin", "")
+	}
 
 	server, err := origin.New(ctx, originConfig)
 	if err != nil {
@@ -288,6 +324,9 @@ func (r *Region) startEdges(ctx context.Context, cfg RegionConfig) error {
 		edgeConfig.Region = cfg.Name
 		edgeConfig.OriginURL = r.OriginURL
 		edgeConfig.Logger = cfg.Logger.With("component", "edge", "edge", i)
+		if cfg.Gossip {
+			edgeConfig.Gossip = r.gossipConfig(cfg, "edge-"+strconv.Itoa(i), r.Origin.GossipAddress())
+		}
 
 		server, err := edge.New(ctx, edgeConfig)
 		if err != nil {
@@ -298,6 +337,7 @@ func (r *Region) startEdges(ctx context.Context, cfg RegionConfig) error {
 			return fmt.Errorf("starting edge %d: %w", i, err)
 		}
 		r.EdgeURLs = append(r.EdgeURLs, "http://"+ln.Addr().String())
+		r.Edges = append(r.Edges, server)
 		r.goRun(func() error { return server.Run(ctx, ln) })
 	}
 	return r.waitReady(ctx)

@@ -1,0 +1,92 @@
+package edge
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/valyala/fasthttp"
+
+	"moviequery/internal/apierror"
+	"moviequery/internal/apikey"
+)
+
+// routePurge takes purge requests from admin-scoped keys.
+const routePurge = "/v1/purge"
+
+// purgeBody is what a client sends to purge: a scope ("movie", "tag" or
+// "all") and its target. An Idempotency-Key header names the purge, so
+// that repeating a request changes nothing.
+type purgeBody struct {
+	Scope  string `json:"scope"`
+	Target string `json:"target"`
+}
+
+// servePurge forwards an admin's purge to the origin, which records it,
+// announces it to this region's edges and forwards it to the other
+// regions. The origin's response is passed on.
+func (s *Server) servePurge(ctx *fasthttp.RequestCtx, id requestID) (client string) {
+	if !ctx.IsPost() {
+		ctx.Response.Header.Set("Allow", "POST")
+		s.writeError(ctx, http.StatusMethodNotAllowed, apierror.Detail{Code: apierror.CodeMethodNotAllowed, Message: "purge with POST and a JSON body such as {\"scope\": \"movie\", \"target\": \"<movie id>\"}", RequestID: id.String()})
+		return ""
+	}
+	key, ok := s.authenticate(ctx, id)
+	if !ok {
+		return ""
+	}
+	if !s.allowed(ctx, key, apikey.ScopeAdmin, id) || !s.withinRate(ctx, key, id) {
+		return key.ID
+	}
+
+	var body purgeBody
+	if err := json.Unmarshal(ctx.PostBody(), &body); err != nil {
+		s.writeError(ctx, http.StatusBadRequest, apierror.Detail{Code: apierror.CodeInvalidParameter, Param: "body", Message: "the body must be a JSON object such as {\"scope\": \"movie\", \"target\": \"<movie id>\"}: " + err.Error(), RequestID: id.String()})
+		return key.ID
+	}
+
+	request := map[string]string{"id": string(ctx.Request.Header.Peek("Idempotency-Key")), "scope": body.Scope, "target": body.Target, "key_id": key.ID}
+	answer, err := s.origin.post(context.Background(), "/internal/v1/purges", request)
+	if err != nil {
+		s.logger.Warn("forwarding a purge to the origin", "request_id", id.String(), "client", key.ID, "error", err)
+		s.writeError(ctx, http.StatusServiceUnavailable, apierror.Detail{Code: apierror.CodeUnavailable, Message: "the origin is unavailable; repeat the purge with the same Idempotency-Key", RequestID: id.String()})
+		return key.ID
+	}
+	s.logger.Info("purge requested", "request_id", id.String(), "client", key.ID, "scope", body.Scope, "target", body.Target, "status", answer.status)
+	if answer.status >= 400 && answer.status != http.StatusBadGateway {
+		s.writeAnswerError(ctx, entry{status: answer.status, body: answer.body}, id)
+		return key.ID
+	}
+	s.writeJSON(ctx, answer.status, answer.body)
+	return key.ID
+}
+
+// post sends a JSON body to the origin.
+func (c *originClient) post(ctx context.Context, path string, body any) (originAnswer, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout*3)
+	defer cancel()
+
+	encoded, _ := json.Marshal(body)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.baseURL+path, bytes.NewReader(encoded))
+	if err != nil {
+		return originAnswer{}, fmt.Errorf("building origin request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return originAnswer{}, fmt.Errorf("calling origin: %w", err)
+	}
+	defer resp.Body.Close()
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, maxOriginBody))
+	if err != nil {
+		return originAnswer{}, fmt.Errorf("reading origin response: %w", err)
+	}
+	return originAnswer{status: resp.StatusCode, body: answer}, nil
+}
