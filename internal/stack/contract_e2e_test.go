@@ -34,7 +34,7 @@ import (
 const (
 	// serverSendsDataWatermark: 200 responses of the /v1/ routes carry
 	// X-Data-Watermark.
-	serverSendsDataWatermark = false
+	serverSendsDataWatermark = true
 )
 
 // contractFile is the OpenAPI document of the public API.
@@ -334,12 +334,13 @@ func TestContractDocument(t *testing.T) {
 		`"object_key":"k","object_version":"v","written_at":"2026-01-01T00:00:00Z","ingested_at":"2026-01-01T00:00:01Z",` +
 		`"content_sha256":"` + strings.Repeat("0", 64) + `","current":true,"changes":[]}]}`
 	okHeader := http.Header{
-		"Content-Type":  {"application/json"},
-		"X-Request-Id":  {"1"},
-		"X-Cache":       {"miss"},
-		"Etag":          {`"0aa77837889f9d63"`},
-		"Cache-Control": {"private, no-cache"},
-		"Vary":          {"Accept-Encoding"},
+		"Content-Type":     {"application/json"},
+		"X-Request-Id":     {"1"},
+		"X-Cache":          {"miss"},
+		"Etag":             {`"0aa77837889f9d63"`},
+		"Cache-Control":    {"private, no-cache"},
+		"Vary":             {"Accept-Encoding"},
+		"X-Data-Watermark": {"42"},
 	}
 	errorHeader := http.Header{"Content-Type": {"application/json"}, "X-Request-Id": {"1"}}
 	with := func(h http.Header, name, value string) http.Header {
@@ -369,6 +370,8 @@ func TestContractDocument(t *testing.T) {
 		{"cast null", "GET", "/v1/movies/d3dmzxonb2isnuels4a555fi", 200, okHeader, strings.Replace(movie, `["John Wayne"]`, `null`, 1), false},
 		{"id in capitals", "GET", "/v1/movies/d3dmzxonb2isnuels4a555fi", 200, okHeader, strings.Replace(movie, "d3dmzxonb2isnuels4a555fi", "D3DMZXONB2ISNUELS4A555FI", 1), false},
 		{"no X-Request-Id", "GET", "/v1/movies", 200, with(okHeader, "X-Request-Id", ""), page, false},
+		{"no X-Data-Watermark", "GET", "/v1/movies", 200, with(okHeader, "X-Data-Watermark", ""), page, false},
+		{"X-Data-Watermark not a number", "GET", "/v1/movies", 200, with(okHeader, "X-Data-Watermark", "v42"), page, false},
 		{"genres as sent", "GET", "/v1/genres", 200, okHeader, `{"genres":[{"name":"Western","movies":3}]}`, true},
 		{"genre without movies", "GET", "/v1/genres", 200, okHeader, `{"genres":[{"name":"Western","movies":0}]}`, false},
 		{"no X-Cache", "GET", "/v1/genres", 200, with(okHeader, "X-Cache", ""), `{"genres":[]}`, false},

@@ -199,7 +199,16 @@ func startEdge(t *testing.T, originURL string, adjust func(*edge.Config)) string
 	done := make(chan error, 1)
 	go func() { done <- server.Run(ctx, ln) }()
 	t.Cleanup(func() { cancel(); <-done })
-	return "http://" + ln.Addr().String()
+
+	edgeURL := "http://" + ln.Addr().String()
+	deadline := time.Now().Add(10 * time.Second)
+	for getStatus(t, edgeURL+"/readyz", "") != http.StatusOK {
+		if time.Now().After(deadline) {
+			t.Fatalf("edge %s not ready within 10 s", edgeURL)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return edgeURL
 }
 
 func TestStaleWhileOriginDown(t *testing.T) {

@@ -67,6 +67,9 @@ type RegionConfig struct {
 	// ReconcileGrace is the age below which the reconciler leaves objects
 	// to their notifications.
 	ReconcileGrace time.Duration
+	// PeerOrigins maps other regions' names to their origins' URLs, where
+	// the origin forwards purges.
+	PeerOrigins map[string]string
 	// Gossip joins the origin and the edges in an encrypted memberlist
 	// cluster on 127.0.0.1, so edges hear of changes at once. Without it
 	// edges follow the change feed alone.
@@ -292,6 +295,7 @@ func (r *Region) startOrigin(ctx context.Context, cfg RegionConfig) error {
 	if cfg.OriginWorkers > 0 {
 		originConfig.Workers = cfg.OriginWorkers
 	}
+	originConfig.PeerOrigins = cfg.PeerOrigins
 	if cfg.Gossip {
 		if err := r.newGossipKey(); err != nil {
 			return err
