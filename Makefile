@@ -5,7 +5,7 @@ GO ?= go
 DATA ?= ../shared/data/wikipedia-movie-data
 STATE ?= .state
 
-.PHONY: run test build bench-ingest bench-edge postgres clean
+.PHONY: run test build bench-ingest bench-edge bench-invalidation postgres clean
 
 run: postgres
 	$(GO) run ./cmd/localstack -data '$(DATA)' -state '$(STATE)'
@@ -16,6 +16,9 @@ test: postgres
 
 bench-ingest: postgres
 	$(GO) run ./cmd/ingestbench -data '$(DATA)'
+
+bench-invalidation: postgres
+	$(GO) run ./cmd/invalidationbench -data '$(DATA)'
 
 bench-edge: postgres
 	DATA='$(DATA)' scripts/bench-edge.sh

@@ -52,6 +52,12 @@ type Config struct {
 	// changes as soon as the origin commits them. OnMessage is set by the
 	// edge.
 	Gossip *gossip.Config
+	// ChangeApplied, when set, is called with each change's sequence number
+	// once it is applied to the cache, for measurements.
+	ChangeApplied func(seq int64)
+	// FlushOnChange drops every cached response on every change instead of
+	// the affected ones, to measure what tags save.
+	FlushOnChange bool
 	// KeyRefresh is how often the API key list is reloaded from the origin:
 	// the delay before a new or revoked key takes effect.
 	KeyRefresh time.Duration
@@ -141,6 +147,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.cache = cache
 	s.gens = newGenerations()
 	s.feed = newFollower(s.gens, s.origin, cfg.FeedInterval, s.metrics, cfg.Logger)
+	s.feed.changeApplied, s.feed.flush = cfg.ChangeApplied, cfg.FlushOnChange
 	s.metrics.watchCache(cfg.Registry, cache, s.feed)
 	return s, nil
 }

@@ -98,6 +98,9 @@ type follower struct {
 	logger   *slog.Logger
 	metrics  *metrics
 
+	changeApplied func(seq int64) // see Config.ChangeApplied
+	flush         bool            // see Config.FlushOnChange
+
 	mu      sync.Mutex
 	applied int64          // watermark; guarded by mu
 	ahead   map[int64]bool // changes applied from gossip after the watermark; guarded by mu
@@ -131,13 +134,24 @@ func (f *follower) onAnnouncement(msg []byte) {
 		if c.Truncated || c.Seq <= f.applied {
 			continue
 		}
-		f.gens.invalidate(c.Tags, now)
+		f.apply(c.Seq, c.Tags, now)
 		f.ahead[c.Seq] = true
 		f.metrics.invalidations.WithLabelValues("gossip").Inc()
 	}
 	f.advance()
 	if gap {
 		f.wakeReader()
+	}
+}
+
+// apply invalidates one change's tags.
+func (f *follower) apply(seq int64, hashes []uint64, now time.Time) {
+	if f.flush {
+		hashes = []uint64{allTags}
+	}
+	f.gens.invalidate(hashes, now)
+	if f.changeApplied != nil {
+		f.changeApplied(seq)
 	}
 }
 
@@ -220,7 +234,7 @@ func (f *follower) applyPage(page changePage) {
 		if c.Seq <= f.applied || f.ahead[c.Seq] {
 			continue // applied from gossip already
 		}
-		f.gens.invalidate(announce.Hashes(c.Tags), now)
+		f.apply(c.Seq, announce.Hashes(c.Tags), now)
 		f.metrics.invalidations.WithLabelValues("feed").Inc()
 	}
 

@@ -304,4 +304,3 @@ func (a *api) listPurges(ctx context.Context, r *http.Request) ([]byte, error) {
 	}
 	return json.Marshal(map[string]any{"purges": purges})
 }
-

@@ -53,6 +53,8 @@ type RegionConfig struct {
 	EdgePorts                   []int
 	// Edge is the template for every edge; OriginURL is filled in.
 	Edge edge.Config
+	// AdjustEdge, when set, changes edge i's configuration last.
+	AdjustEdge func(i int, cfg *edge.Config)
 	// ExternalOrigin leaves out the in-process origin and the edges, for
 	// tests that run the origin as a separate process.
 	ExternalOrigin bool
@@ -330,6 +332,10 @@ func (r *Region) startEdges(ctx context.Context, cfg RegionConfig) error {
 		edgeConfig.Logger = cfg.Logger.With("component", "edge", "edge", i)
 		if cfg.Gossip {
 			edgeConfig.Gossip = r.gossipConfig(cfg, "edge-"+strconv.Itoa(i), r.Origin.GossipAddress())
+		}
+
+		if cfg.AdjustEdge != nil {
+			cfg.AdjustEdge(i, &edgeConfig)
 		}
 
 		server, err := edge.New(ctx, edgeConfig)
