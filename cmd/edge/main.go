@@ -13,6 +13,7 @@ import (
 
 	"moviequery/edge"
 	"moviequery/internal/envflag"
+	"moviequery/internal/gossip"
 )
 
 func main() {
@@ -26,7 +27,14 @@ func main() {
 	fs.DurationVar(&cfg.CacheMaxStale, "cache-max-stale", cfg.CacheMaxStale, "how long a stale answer is served while the origin fails")
 	fs.IntVar(&cfg.CacheMaxMB, "cache-max-mb", cfg.CacheMaxMB, "hard limit of the cache, in megabytes")
 	fs.DurationVar(&cfg.DrainDelay, "drain-delay", cfg.DrainDelay, "time between turning not ready and closing the listener on shutdown")
+	fs.DurationVar(&cfg.FeedInterval, "feed-interval", cfg.FeedInterval, "time between reads of the origin's change feed: the staleness bound when gossip fails")
+	gossipConfig := gossip.Flags(fs)
 	if err := envflag.Parse(fs, "EDGE", os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "edge:", err)
+		os.Exit(2)
+	}
+	var err error
+	if cfg.Gossip, err = gossipConfig(); err != nil {
 		fmt.Fprintln(os.Stderr, "edge:", err)
 		os.Exit(2)
 	}

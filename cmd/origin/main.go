@@ -10,9 +10,11 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"moviequery/internal/envflag"
+	"moviequery/internal/gossip"
 	"moviequery/origin"
 )
 
@@ -36,7 +38,17 @@ func serve(args []string) error {
 	fs.DurationVar(&cfg.ReconcileGrace, "reconcile-grace", cfg.ReconcileGrace, "age below which the reconciler leaves objects to their notifications")
 	fs.IntVar(&cfg.Workers, "workers", cfg.Workers, "concurrent queue receivers")
 	fs.StringVar(&cfg.EdgeToken, "edge-token", "", "bearer token edges must send (set it through ORIGIN_EDGE_TOKEN)")
+	peers := fs.String("peer-origins", "", "other regions' origins that purges are forwarded to, as region=URL pairs separated by commas")
+	fs.StringVar(&cfg.PeerToken, "peer-token", "", "bearer token for the peer origins (set it through ORIGIN_PEER_TOKEN)")
+	gossipConfig := gossip.Flags(fs)
 	if err := envflag.Parse(fs, "ORIGIN", args); err != nil {
+		return err
+	}
+	var err error
+	if cfg.PeerOrigins, err = parsePeers(*peers); err != nil {
+		return err
+	}
+	if cfg.Gossip, err = gossipConfig(); err != nil {
 		return err
 	}
 	cfg.AWS.Region = cfg.Region
@@ -54,6 +66,22 @@ func serve(args []string) error {
 		return err
 	}
 	return server.Run(ctx, ln)
+}
+
+// parsePeers reads region=URL pairs separated by commas.
+func parsePeers(list string) (map[string]string, error) {
+	peers := map[string]string{}
+	for _, pair := range strings.Split(list, ",") {
+		if pair = strings.TrimSpace(pair); pair == "" {
+			continue
+		}
+		region, url, ok := strings.Cut(pair, "=")
+		if !ok || region == "" || !strings.HasPrefix(url, "http") {
+			return nil, fmt.Errorf("-peer-origins: %q is not region=URL, e.g. eu-west-1=https://origin.eu-west-1.internal:8081", pair)
+		}
+		peers[region] = strings.TrimSuffix(url, "/")
+	}
+	return peers, nil
 }
 
 func exit(err error) {

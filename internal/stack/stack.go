@@ -104,6 +104,7 @@ func regionConfig(cfg Config) RegionConfig {
 		SQSPort:           cfg.SQSPort,
 		OriginPort:        cfg.OriginPort,
 		EdgePorts:         cfg.EdgePorts,
+		Gossip:            true,
 		Edge:              edgeConfig,
 		Logger:            cfg.Logger,
 	}
