@@ -152,7 +152,17 @@ func forbidUndocumentedFields(doc *openapi3.T) {
 // do sends one request and reads the whole response.
 func (c *contract) do(t *testing.T, method, target, key string, header map[string]string) exchange {
 	t.Helper()
-	req, err := http.NewRequest(method, target, nil)
+	return c.doBody(t, method, target, key, header, "")
+}
+
+// doBody sends one request with a body and reads the whole response.
+func (c *contract) doBody(t *testing.T, method, target, key string, header map[string]string, body string) exchange {
+	t.Helper()
+	var reader io.Reader
+	if body != "" {
+		reader = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, target, reader)
 	if err != nil {
 		t.Fatalf("building %s %s: %v", method, target, err)
 	}
@@ -168,11 +178,11 @@ func (c *contract) do(t *testing.T, method, target, key string, header map[strin
 		t.Fatalf("%s %s: %v", method, target, err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
+	answer, err := io.ReadAll(resp.Body)
 	if err != nil {
 		t.Fatalf("%s %s: reading the response: %v", method, target, err)
 	}
-	return exchange{request: req, status: resp.StatusCode, header: resp.Header, body: body}
+	return exchange{request: req, status: resp.StatusCode, header: resp.Header, body: answer}
 }
 
 // expect sends a request, checks that it gets the expected status and
@@ -209,10 +219,14 @@ func (c *contract) check(t *testing.T, x exchange) {
 	}
 }
 
-// findRoute returns the operation of a request's path. Other methods than
-// GET are looked up as GET, because HEAD responds as GET does and the GET
-// operation documents the 405 that any other method gets.
+// findRoute returns the operation of a request's path and method. A
+// method the path has no operation for is looked up as GET, because HEAD
+// responds as GET does and the GET operation documents the 405 that any
+// other method gets.
 func (c *contract) findRoute(req *http.Request) (*routers.Route, map[string]string, error) {
+	if route, params, err := c.router.FindRoute(req); err == nil {
+		return route, params, nil
+	}
 	lookup := req.Clone(context.Background())
 	lookup.Method = http.MethodGet
 	return c.router.FindRoute(lookup)
@@ -222,7 +236,7 @@ func (c *contract) findRoute(req *http.Request) (*routers.Route, map[string]stri
 // against the operation of route. A HEAD response has no body to check.
 func (c *contract) validateResponse(route *routers.Route, params map[string]string, x exchange) error {
 	lookup := x.request.Clone(context.Background())
-	lookup.Method = http.MethodGet
+	lookup.Method = route.Method
 	options := &openapi3filter.Options{
 		IncludeResponseStatus: true,
 		MultiError:            true,
@@ -439,7 +453,8 @@ func TestContract(t *testing.T) {
 	t.Run("ETag and 304", func(t *testing.T) { c.checkETag(t, e) })
 	t.Run("gzip", func(t *testing.T) { c.checkGzip(t, e) })
 	t.Run("rate limit", func(t *testing.T) { c.checkRateLimit(t, e) })
-	t.Run("planned X-Data-Watermark", func(t *testing.T) { c.checkDataWatermark(t, e) })
+	t.Run("X-Data-Watermark", func(t *testing.T) { c.checkDataWatermark(t, e) })
+	t.Run("purge", func(t *testing.T) { c.checkPurge(t, e) })
 }
 
 // contractKey creates a key for one subtest, so that no key nears a rate
@@ -961,5 +976,29 @@ func (c *contract) checkDataWatermark(t *testing.T, e env) {
 		if x.header.Get("X-Data-Watermark") == "" {
 			t.Errorf("%s: no X-Data-Watermark header", x)
 		}
+	}
+}
+
+func (c *contract) checkPurge(t *testing.T, e env) {
+	admin, query := contractKey(t, e, apikey.ScopeAdmin), contractKey(t, e, apikey.ScopeQuery)
+	target := e.region.EdgeURLs[0] + "/v1/purge"
+	post := func(want int, key, body string) exchange {
+		t.Helper()
+		x := c.doBody(t, http.MethodPost, target, key, map[string]string{"Content-Type": "application/json"}, body)
+		if x.status != want {
+			t.Errorf("%s %s: got status %d, want %d; body: %s", x, body, x.status, want, contractExcerpt(x.body))
+		}
+		c.check(t, x)
+		return x
+	}
+
+	post(http.StatusOK, admin, `{"scope": "tag", "target": "y:1956"}`)
+	post(http.StatusOK, admin, `{"scope": "all"}`)
+	post(http.StatusBadRequest, admin, `{"scope": "movies"}`)
+	post(http.StatusForbidden, query, `{"scope": "all"}`)
+	post(http.StatusUnauthorized, "", `{"scope": "all"}`)
+	x := c.expect(t, http.StatusMethodNotAllowed, http.MethodGet, target, admin, nil)
+	if got := x.header.Get("Allow"); got != "POST" {
+		t.Errorf("%s: Allow %q, want POST", x, got)
 	}
 }
