@@ -15,7 +15,7 @@ import (
 	"moviequery/internal/tags"
 )
 
-// generations says which cached responses an invalidation has dropped
+// generations records which cached responses invalidations have dropped
 // without touching the cache. Every invalidation takes the next number of
 // a counter and stamps it on the tags it touches. A fill notes the counter
 // before it asks the origin; its response is valid while every tag it
@@ -222,7 +222,7 @@ func (f *follower) catchUp(ctx context.Context) error {
 	}
 }
 
-// feedPage is the most changes one read of the feed asks for.
+// feedPage is the most changes one read of the feed requests.
 const feedPage = 2000
 
 func (f *follower) applyPage(page changePage) {
@@ -238,7 +238,7 @@ func (f *follower) applyPage(page changePage) {
 		f.metrics.invalidations.WithLabelValues("feed").Inc()
 	}
 
-	// A page shorter than asked for holds every change up to the head.
+	// A page shorter than requested holds every change up to the head.
 	reached := page.Head
 	if n := len(page.Changes); n == feedPage {
 		reached = page.Changes[n-1].Seq

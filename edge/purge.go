@@ -17,8 +17,8 @@ import (
 // routePurge takes purge requests from admin-scoped keys.
 const routePurge = "/v1/purge"
 
-// purgeBody is what a client sends to purge: a scope ("movie", "tag" or
-// "all") and its target. An Idempotency-Key header names the purge, so
+// purgeBody is the JSON body of a purge request: a scope ("movie", "tag"
+// or "all") and its target. An Idempotency-Key header names the purge, so
 // that repeating a request changes nothing.
 type purgeBody struct {
 	Scope  string `json:"scope"`

@@ -42,7 +42,7 @@ func (s *Server) announce(changes []Change) {
 	s.metrics.announced.Add(float64(len(changes)))
 }
 
-// leaveGossip tells the cluster this origin is going.
+// leaveGossip announces to the cluster that this origin leaves.
 func (s *Server) leaveGossip() {
 	if s.member == nil {
 		return

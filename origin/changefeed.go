@@ -26,9 +26,10 @@ type Change struct {
 }
 
 // ChangePage is a run of the change feed. Head is the greatest sequence
-// number committed when the page was read: when Changes holds fewer than
-// the limit, every change up to Head is in it, since a change becomes
-// visible only after every change numbered before it (see recordChanges).
+// number committed when the page was read. When Changes holds fewer than
+// the limit, every change up to Head is in it. That holds because a change
+// becomes visible only after every change numbered before it (see
+// recordChanges).
 type ChangePage struct {
 	Head    int64    `json:"head"`
 	Changes []Change `json:"changes"`

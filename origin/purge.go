@@ -32,7 +32,8 @@ const (
 	PurgeAll   = "all"   // every cached response
 )
 
-// PurgeRequest asks every edge of every region to drop cached responses.
+// PurgeRequest is a request to every edge of every region to drop cached
+// responses.
 // ID makes it idempotent: a repeated or forwarded request with the same
 // ID changes nothing. KeyID names the API key that asked; Region is where
 // it was asked; Forwarded is set on copies sent to other regions.
@@ -105,13 +106,13 @@ func (s *Store) Purge(ctx context.Context, r PurgeRequest) (Purge, bool, error) 
 }
 
 func recordPurge(ctx context.Context, tx pgx.Tx, r PurgeRequest, tag string) (Purge, bool, error) {
-	tag2, err := tx.Exec(ctx, `
+	inserted, err := tx.Exec(ctx, `
 		INSERT INTO purges (id, scope, target, key_id, region, change_seq) VALUES ($1, $2, $3, $4, $5, 0)
 		ON CONFLICT (id) DO NOTHING`, r.ID, r.Scope, r.Target, r.KeyID, r.Region)
 	if err != nil {
 		return Purge{}, false, fmt.Errorf("recording purge %s: %w", r.ID, err)
 	}
-	created := tag2.RowsAffected() == 1
+	created := inserted.RowsAffected() == 1
 
 	if created {
 		if err := lockChangeFeed(ctx, tx); err != nil {

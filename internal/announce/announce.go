@@ -31,8 +31,8 @@ func Hashes(names []string) []uint64 {
 	return out
 }
 
-// version is the first byte of every message, so a later format can be
-// told apart.
+// version is the first byte of every message, so that a later format can
+// be recognized.
 const version = 1
 
 // Pack encodes changes into messages of at most maxBytes each, keeping

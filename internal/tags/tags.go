@@ -117,8 +117,8 @@ func OfSearch(q query.Query) []string {
 	return []string{AnyMovie}
 }
 
-// middleGram picks one run of a title term. Any run will do, since a
-// matching title contains all of them; one from the middle skips common
+// middleGram picks one run of a title term. Any run will do, because a
+// matching title contains all of them. One from the middle skips common
 // word starts and endings such as "the" more often than the first would.
 func middleGram(term string) string {
 	grams := titleGrams(term)
