@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log"
 	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -147,7 +149,7 @@ func xCache(t *testing.T, target, key string) string {
 // checkChangeReachesEveryEdge caches responses on every edge, changes one
 // movie and checks that every edge serves the change within the bound,
 // while a response the change cannot affect stays cached.
-func checkChangeReachesEveryEdge(t *testing.T, region *stack.Region, within time.Duration) {
+func checkChangeReachesEveryEdge(t *testing.T, region *stack.Region, within time.Duration, beforeChange func()) {
 	key := createKey(t, region, apikey.ScopeQuery)
 	put(t, region, "providers/test/lighthouse-1.json", testMovie{Title: "The Lighthouse Keeper", Year: 1994, Cast: []string{"Ada Marsh"}, Genres: []string{"Drama"}})
 	put(t, region, "providers/test/other.json", testMovie{Title: "An Unrelated Western", Year: 1950, Cast: []string{"Ben Ford"}, Genres: []string{"Western"}})
@@ -165,6 +167,7 @@ func checkChangeReachesEveryEdge(t *testing.T, region *stack.Region, within time
 		}
 	}
 
+	beforeChange()
 	put(t, region, "providers/test/lighthouse-2.json", testMovie{Title: "The Lighthouse Keeper", Year: 1994, Cast: []string{"Ada Marsh", "Cleo Vance"}, Genres: []string{"Drama"}})
 	committed := time.Now()
 	head := feedHead(t, region.OriginURL)
@@ -193,12 +196,55 @@ func TestChangeReachesEveryEdgeByGossip(t *testing.T) {
 		// A feed read every minute cannot be what delivers the change.
 		cfg.Edge.FeedInterval = time.Minute
 	})
-	checkChangeReachesEveryEdge(t, region, stalenessBound)
+	checkChangeReachesEveryEdge(t, region, stalenessBound, func() {})
 }
+
+// TestFeedRepairsDroppedGossip drops every gossip packet once the cluster
+// has formed, then changes a movie: the change feed must bring it to every
+// edge within the bound.
+func TestFeedRepairsDroppedGossip(t *testing.T) {
+	var drop atomic.Bool
+	region := startGossipRegion(t, 3, func(cfg *stack.RegionConfig) { cfg.GossipTune = lossyGossip(&drop) })
+	checkChangeReachesEveryEdge(t, region, stalenessBound, func() { drop.Store(true) })
+
+	for _, edgeURL := range region.EdgeURLs {
+		if n := scrape(t, edgeURL)[`edge_invalidations_total{source="feed"}`]; n == 0 {
+			t.Errorf("%s: no change applied from the feed, yet gossip was dropped", edgeURL)
+		}
+	}
+}
+
+// lossyGossip gives each member a UDP and TCP transport on 127.0.0.1 that
+// drops every incoming gossip packet while drop is set.
+func lossyGossip(drop *atomic.Bool) func(*memberlist.Config) {
+	return func(c *memberlist.Config) {
+		fastGossip(c)
+		inner, err := memberlist.NewNetTransport(&memberlist.NetTransportConfig{BindAddrs: []string{"127.0.0.1"}, Logger: log.New(io.Discard, "", 0)})
+		if err != nil {
+			panic(fmt.Sprintf("starting a gossip transport: %v", err))
+		}
+		lossy := &lossyTransport{NetTransport: inner, packets: make(chan *memberlist.Packet)}
+		go func() {
+			for p := range inner.PacketCh() {
+				if !drop.Load() {
+					lossy.packets <- p
+				}
+			}
+		}()
+		c.Transport = lossy
+	}
+}
+
+type lossyTransport struct {
+	*memberlist.NetTransport
+	packets chan *memberlist.Packet
+}
+
+func (l *lossyTransport) PacketCh() <-chan *memberlist.Packet { return l.packets }
 
 func TestFeedRepairsWithoutGossip(t *testing.T) {
 	region := startRegionWith(t, func(cfg *stack.RegionConfig) { cfg.EdgePorts = []int{0, 0, 0} })
-	checkChangeReachesEveryEdge(t, region, stalenessBound)
+	checkChangeReachesEveryEdge(t, region, stalenessBound, func() {})
 
 	// An edge started after the change serves it, with the feed's head as
 	// its watermark.
