@@ -17,7 +17,10 @@ import (
 	"github.com/allegro/bigcache/v3"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/singleflight"
+
+	"moviequery/internal/telemetry"
 )
 
 // Config configures an edge.
@@ -52,8 +55,12 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// Registry receives the edge's metrics; nil makes a new one.
 	Registry *prometheus.Registry
-	// Logger receives the edge's logs; nil discards them.
+	// Logger receives the edge's logs; nil discards them. Log lines of a
+	// request carry its request_id and client_id.
 	Logger *slog.Logger
+	// TracerProvider receives a span per request; nil turns tracing off at
+	// no cost to the request path.
+	TracerProvider trace.TracerProvider
 }
 
 // DefaultConfig returns a Config with every optional field set.
@@ -80,6 +87,7 @@ type Server struct {
 	limits   *limiters
 	targets  *targetMemo
 	metrics  *metrics
+	tracer   trace.Tracer // nil when tracing is off
 	registry *prometheus.Registry
 	logger   *slog.Logger
 
@@ -100,6 +108,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	cfg.Logger = slog.New(telemetry.NewLogHandler(cfg.Logger.Handler()))
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
@@ -125,6 +134,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("creating cache: %w", err)
 	}
 	s.cache = cache
+	if cfg.TracerProvider != nil {
+		s.tracer = cfg.TracerProvider.Tracer(tracerName)
+	}
 	s.metrics.watchCache(cfg.Registry, cache)
 	return s, nil
 }

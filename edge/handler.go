@@ -38,7 +38,9 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	var idBuf [16]byte
 	ctx.Response.Header.SetBytesV("X-Request-Id", id.append(idBuf[:0]))
 
+	s.startSpan(ctx, id)
 	route, client := s.route(ctx, id)
+	s.endSpan(ctx, route, client)
 
 	s.metrics.countRequest(route, ctx.Response.StatusCode(), client)
 	s.metrics.routeSeconds(route).Observe(time.Since(start).Seconds())
@@ -87,7 +89,7 @@ func (s *Server) route(ctx *fasthttp.RequestCtx, id requestID) (route, client st
 		return t.route, key.ID
 	}
 
-	s.serveCached(ctx, t, id)
+	s.serveCached(ctx, t, id, key.ID)
 	return t.route, key.ID
 }
 
@@ -154,7 +156,7 @@ func (s *Server) allowed(ctx *fasthttp.RequestCtx, key apikey.Key, scope string,
 // when it is a success or a 404. An answer older than CacheFresh is still
 // served, marked stale, while a background fill replaces it; that also
 // keeps answering while the origin is down, until CacheMaxStale.
-func (s *Server) serveCached(ctx *fasthttp.RequestCtx, t *target, id requestID) {
+func (s *Server) serveCached(ctx *fasthttp.RequestCtx, t *target, id requestID, client string) {
 	gzipWanted := ctx.Request.Header.HasAcceptEncoding("gzip")
 	variant := t.cacheKey
 	if gzipWanted {
@@ -163,15 +165,16 @@ func (s *Server) serveCached(ctx *fasthttp.RequestCtx, t *target, id requestID) 
 
 	if buf, err := s.cache.Get(variant); err == nil {
 		if cached, ok := decodeEntry(buf); ok {
-			s.serveHit(ctx, cached, t, gzipWanted, id)
+			s.serveHit(ctx, cached, t, gzipWanted, id, client)
 			return
 		}
 	}
 
 	s.metrics.cacheMisses.Inc()
-	filled, err := s.fill(t)
+	requestCtx := s.requestContext(ctx, id, client)
+	filled, err := s.fill(requestCtx, t)
 	if err != nil {
-		s.logger.Warn("filling cache from origin", "request_id", id.String(), "path", t.originPath, "error", err)
+		s.logger.WarnContext(requestCtx, "filling cache from origin", "path", t.originPath, "error", err)
 		ctx.Response.Header.Set("Retry-After", "1")
 		s.writeError(ctx, http.StatusServiceUnavailable, apierror.Detail{Code: apierror.CodeUnavailable, Message: "the origin is unavailable and the response is not cached; retry shortly", RequestID: id.String()})
 		return
@@ -185,7 +188,7 @@ func (s *Server) serveCached(ctx *fasthttp.RequestCtx, t *target, id requestID) 
 	s.writeEntry(ctx, answer, gzipWanted, id)
 }
 
-func (s *Server) serveHit(ctx *fasthttp.RequestCtx, cached entry, t *target, gzipped bool, id requestID) {
+func (s *Server) serveHit(ctx *fasthttp.RequestCtx, cached entry, t *target, gzipped bool, id requestID, client string) {
 	age := time.Since(cached.filledAt)
 	if age <= s.cfg.CacheFresh {
 		s.metrics.cacheHits.Inc()
@@ -195,7 +198,7 @@ func (s *Server) serveHit(ctx *fasthttp.RequestCtx, cached entry, t *target, gzi
 		s.metrics.staleAge.Observe(age.Seconds())
 		ctx.Response.Header.Set("X-Cache", "stale")
 		ctx.Response.Header.Set("Age", strconv.Itoa(int(age/time.Second)))
-		s.refreshLater(t)
+		s.refreshLater(s.requestContext(ctx, id, client), t)
 	}
 	s.writeEntry(ctx, cached, gzipped, id)
 }
@@ -263,11 +266,12 @@ type filledEntry struct {
 }
 
 // fill fetches an answer from the origin once for all concurrent callers
-// with the same key and caches both variants.
-func (s *Server) fill(t *target) (filledEntry, error) {
+// with the same key and caches both variants. The first caller's ctx
+// carries the origin request's trace and log ids.
+func (s *Server) fill(ctx context.Context, t *target) (filledEntry, error) {
 	value, err, _ := s.fills.Do(t.cacheKey, func() (any, error) {
 		start := time.Now()
-		answer, err := s.origin.get(context.Background(), t.originPath)
+		answer, err := s.origin.get(ctx, t.originPath)
 		if err != nil {
 			return filledEntry{}, err
 		}
@@ -278,7 +282,7 @@ func (s *Server) fill(t *target) (filledEntry, error) {
 
 		filled := newFilledEntry(answer, time.Now())
 		if answer.status == http.StatusOK || answer.status == http.StatusNotFound {
-			s.store(t, filled)
+			s.store(ctx, t, filled)
 		}
 		return filled, nil
 	})
@@ -299,10 +303,10 @@ func newFilledEntry(answer originAnswer, now time.Time) filledEntry {
 	return filledEntry{plain: plain, gzip: compressed}
 }
 
-func (s *Server) store(t *target, filled filledEntry) {
+func (s *Server) store(ctx context.Context, t *target, filled filledEntry) {
 	for key, e := range map[string]entry{t.cacheKey: filled.plain, t.gzipKey: filled.gzip} {
 		if err := s.cache.Set(key, e.encode()); err != nil {
-			s.logger.Warn("caching origin answer", "key_bytes", len(key), "bytes", len(e.body), "error", err)
+			s.logger.WarnContext(ctx, "caching origin answer", "key_bytes", len(key), "bytes", len(e.body), "error", err)
 		}
 	}
 }
@@ -310,7 +314,7 @@ func (s *Server) store(t *target, filled filledEntry) {
 // refreshLater fills a stale entry again in the background. At most
 // maxRefreshes run at once; a refresh that finds them all busy is skipped,
 // and the next stale hit asks again.
-func (s *Server) refreshLater(t *target) {
+func (s *Server) refreshLater(ctx context.Context, t *target) {
 	select {
 	case s.refreshes <- struct{}{}:
 	default:
@@ -319,8 +323,8 @@ func (s *Server) refreshLater(t *target) {
 
 	s.background.Go(func() {
 		defer func() { <-s.refreshes }()
-		if _, err := s.fill(t); err != nil {
-			s.logger.Debug("refreshing a stale response; serving it stale meanwhile", "path", t.originPath, "error", err)
+		if _, err := s.fill(ctx, t); err != nil {
+			s.logger.DebugContext(ctx, "refreshing a stale response; serving it stale meanwhile", "path", t.originPath, "error", err)
 		}
 	})
 }

@@ -38,7 +38,7 @@ func newBenchServer(b *testing.B, bodySize int) (*Server, string) {
 		b.Fatal(err)
 	}
 	body := []byte(`{"movies":[` + strings.Repeat("x", bodySize) + `]}`)
-	s.store(newTarget("movies", apikey.ScopeQuery, cacheSearch+q.Encode(), ""), newFilledEntry(originAnswer{status: 200, body: body}, time.Now()))
+	s.store(context.Background(), newTarget("movies", apikey.ScopeQuery, cacheSearch+q.Encode(), ""), newFilledEntry(originAnswer{status: 200, body: body}, time.Now()))
 	return s, secret
 }
 

@@ -17,8 +17,10 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"moviequery/internal/awsclient"
+	"moviequery/internal/telemetry"
 )
 
 // Config configures an origin.
@@ -60,8 +62,12 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// Registry receives the origin's metrics; nil makes a new one.
 	Registry *prometheus.Registry
-	// Logger receives the origin's logs; nil discards them.
+	// Logger receives the origin's logs; nil discards them. Log lines of an
+	// edge request carry the request_id and client_id the edge sent.
 	Logger *slog.Logger
+	// TracerProvider receives a span per edge request, with child spans for
+	// its database work; nil turns tracing off.
+	TracerProvider trace.TracerProvider
 }
 
 // DefaultConfig returns a Config with every optional field set.
@@ -95,6 +101,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	cfg.Logger = slog.New(telemetry.NewLogHandler(cfg.Logger.Handler()))
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
@@ -114,6 +121,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.consumer = &consumer{s3: clients.S3, sqs: clients.SQS, queueURL: cfg.QueueURL, visibility: cfg.VisibilityTimeout, batchSize: cfg.BatchSize, store: store, metrics: m, logger: cfg.Logger}
 	s.reconciler = &reconciler{s3: clients.S3, bucket: cfg.Bucket, store: store, metrics: m, logger: cfg.Logger, grace: cfg.ReconcileGrace, now: time.Now}
 	s.api = &api{store: store, metrics: m, logger: cfg.Logger, ready: &s.ready}
+	if cfg.TracerProvider != nil {
+		s.api.tracer = cfg.TracerProvider.Tracer(tracerName)
+	}
 	return s, nil
 }
 

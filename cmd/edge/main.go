@@ -10,9 +10,13 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"moviequery/edge"
 	"moviequery/internal/envflag"
+	"moviequery/internal/telemetry"
 )
 
 func main() {
@@ -41,6 +45,15 @@ func main() {
 }
 
 func run(ctx context.Context, cfg edge.Config, listen string) error {
+	tracing, err := telemetry.NewTracerProvider(ctx, "movie-edge", cfg.Region)
+	if err != nil {
+		return err
+	}
+	if tracing != nil {
+		cfg.TracerProvider = tracing
+		defer shutdownTracing(tracing)
+	}
+
 	server, err := edge.New(ctx, cfg)
 	if err != nil {
 		return err
@@ -50,4 +63,13 @@ func run(ctx context.Context, cfg edge.Config, listen string) error {
 		return err
 	}
 	return server.Run(ctx, ln)
+}
+
+// shutdownTracing exports the spans still buffered, for at most 5 s.
+func shutdownTracing(tracing *sdktrace.TracerProvider) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := tracing.Shutdown(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "edge: exporting the last spans:", err)
+	}
 }

@@ -11,8 +11,12 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"moviequery/internal/envflag"
+	"moviequery/internal/telemetry"
 	"moviequery/origin"
 )
 
@@ -44,6 +48,14 @@ func serve(args []string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	tracing, err := telemetry.NewTracerProvider(ctx, "movie-origin", cfg.Region)
+	if err != nil {
+		return err
+	}
+	if tracing != nil {
+		cfg.TracerProvider = tracing
+		defer shutdownTracing(tracing)
+	}
 	server, err := origin.New(ctx, cfg)
 	if err != nil {
 		return err
@@ -53,6 +65,15 @@ func serve(args []string) error {
 		return err
 	}
 	return server.Run(ctx, ln)
+}
+
+// shutdownTracing exports the spans still buffered, for at most 5 s.
+func shutdownTracing(tracing *sdktrace.TracerProvider) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := tracing.Shutdown(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "origin: exporting the last spans:", err)
+	}
 }
 
 func exit(err error) {

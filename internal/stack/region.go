@@ -22,6 +22,7 @@ import (
 	"github.com/johannesboyne/gofakes3/backend/s3bolt"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	bolt "go.etcd.io/bbolt"
+	"go.opentelemetry.io/otel/trace"
 
 	"moviequery/edge"
 	"moviequery/internal/awsclient"
@@ -68,6 +69,9 @@ type RegionConfig struct {
 	// to the dead-letter queue; 0 means 5.
 	MaxReceiveCount int
 	Logger          *slog.Logger
+	// TracerProvider, when set, receives the spans of the origin and of
+	// every edge.
+	TracerProvider trace.TracerProvider
 }
 
 // Region is a running region. Close stops it.
@@ -253,6 +257,7 @@ func (r *Region) startOrigin(ctx context.Context, cfg RegionConfig) error {
 	originConfig.QueueURL = r.QueueURL
 	originConfig.AWS = r.AWS
 	originConfig.Logger = cfg.Logger.With("component", "origin")
+	originConfig.TracerProvider = cfg.TracerProvider
 	originConfig.VisibilityTimeout = cfg.VisibilityTimeout
 	originConfig.Bucket = cfg.Bucket
 	if cfg.ReconcileInterval > 0 {
@@ -288,6 +293,9 @@ func (r *Region) startEdges(ctx context.Context, cfg RegionConfig) error {
 		edgeConfig.Region = cfg.Name
 		edgeConfig.OriginURL = r.OriginURL
 		edgeConfig.Logger = cfg.Logger.With("component", "edge", "edge", i)
+		if cfg.TracerProvider != nil {
+			edgeConfig.TracerProvider = cfg.TracerProvider
+		}
 
 		server, err := edge.New(ctx, edgeConfig)
 		if err != nil {
