@@ -26,6 +26,14 @@ type EdgeBenchConfig struct {
 	Source string // the data set
 	Pages  int    // distinct result pages to warm
 	Out    string // file that receives the ports, the key and the paths file
+
+	// CacheMaxMB is the edge's cache limit; 0 keeps the edge's default.
+	CacheMaxMB int
+	// Answers is the number of distinct answers RunEdgeMemory caches.
+	Answers int
+	// EdgeBinary is the edge command RunEdgeMemory runs as its own process.
+	// When set, the region starts no edge in process.
+	EdgeBinary string
 }
 
 // RunEdgeBench loads the data set into a region with one edge, warms the
@@ -34,7 +42,7 @@ type EdgeBenchConfig struct {
 // body of the median page size, writes what a load tool needs to cfg.Out,
 // and serves until ctx ends.
 func RunEdgeBench(ctx context.Context, cfg EdgeBenchConfig, out io.Writer) error {
-	region, key, err := benchRegionWithData(ctx, cfg, out)
+	region, key, _, err := benchRegionWithData(ctx, cfg, out)
 	if err != nil {
 		return err
 	}
@@ -62,21 +70,31 @@ func RunEdgeBench(ctx context.Context, cfg EdgeBenchConfig, out io.Writer) error
 	return nil
 }
 
-func benchRegionWithData(ctx context.Context, cfg EdgeBenchConfig, out io.Writer) (*Region, string, error) {
+// benchRegionWithData starts a region with one edge, unless
+// cfg.EdgeBinary is set, loads the data set and creates a key without a
+// rate limit. It returns the region, the key and the loaded updates.
+func benchRegionWithData(ctx context.Context, cfg EdgeBenchConfig, out io.Writer) (*Region, string, []Update, error) {
 	cluster, err := postgres.Start(ctx, postgres.Config{Dir: filepath.Join(cfg.Dir, "db"), Durable: true, Database: postgres.DefaultDatabase})
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	edgeConfig := edge.DefaultConfig()
-	edgeConfig.CacheFresh = time.Hour // the run measures hits only
+	edgeConfig.CacheFresh = time.Hour // no answer turns stale during a run
 	edgeConfig.DrainDelay = 0
+	if cfg.CacheMaxMB > 0 {
+		edgeConfig.CacheMaxMB = cfg.CacheMaxMB
+	}
+	edgePorts := []int{0}
+	if cfg.EdgeBinary != "" {
+		edgePorts = nil
+	}
 	region, err := StartRegion(ctx, RegionConfig{
 		Name: "us-east-1", DatabaseURL: cluster.DSN(), Bucket: "movie-updates", Queue: "movie-updates",
-		EdgePorts: []int{0}, Edge: edgeConfig,
+		EdgePorts: edgePorts, Edge: edgeConfig,
 	})
 	if err != nil {
 		cluster.Stop()
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	region.closers = append([]func() error{cluster.Stop}, region.closers...)
 
@@ -89,7 +107,7 @@ func benchRegionWithData(ctx context.Context, cfg EdgeBenchConfig, out io.Writer
 	}
 	if err != nil {
 		region.Close()
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	fmt.Fprintf(out, "loaded %d movies\n", len(updates))
 
@@ -97,10 +115,14 @@ func benchRegionWithData(ctx context.Context, cfg EdgeBenchConfig, out io.Writer
 	if err == nil {
 		err = region.Origin.Store().SetKeyRate(ctx, k.ID, 1<<30, 1<<30)
 	}
-	if err == nil {
+	if err == nil && len(edgePorts) > 0 {
 		time.Sleep(6 * time.Second) // the edge's key refresh
 	}
-	return region, secret, err
+	if err != nil {
+		region.Close()
+		return nil, "", nil, err
+	}
+	return region, secret, updates, nil
 }
 
 // benchPaths lists pages of 50 movies over years, genres and year ranges,
