@@ -8,6 +8,9 @@
 # and wrk share both cores.
 #
 # Usage: scripts/bench-edge-miss.sh [repeats] [seconds] [connections]
+# EDGEBENCH_ARGS passes more flags to edgebench, for example
+# "-database-dir DIR/generated" to use the generated million movies of a
+# kept cmd/searchbench folder instead of loading the data set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,7 +27,8 @@ work=$(mktemp -d)
 trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 go build -o "$work/edgebench" ./cmd/edgebench
-"$work/edgebench" -mode misses -data "$data" -out "$work/env" >"$work/edgebench.log" 2>&1 &
+# shellcheck disable=SC2086
+"$work/edgebench" -mode misses -data "$data" -out "$work/env" ${EDGEBENCH_ARGS:-} >"$work/edgebench.log" 2>&1 &
 server=$!
 for _ in $(seq 1 300); do
   grep -q '^ready' "$work/edgebench.log" 2>/dev/null && break

@@ -27,6 +27,7 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"moviequery/internal/moviegen"
 	"moviequery/internal/stack"
 )
 
@@ -39,8 +40,12 @@ func main() {
 	flag.IntVar(&cfg.CacheMaxMB, "cache-max-mb", 0, "cache limit of the edge in megabytes (default: the edge's own for hits, 1 for misses, 4096 for memory)")
 	flag.IntVar(&cfg.Answers, "answers", 100_000, "distinct answers to cache with -mode memory")
 	flag.StringVar(&cfg.EdgeBinary, "edge-binary", "bin/edge", "edge command to run and measure with -mode memory")
+	flag.StringVar(&cfg.DatabaseDir, "database-dir", "", "with -mode misses: a kept PostgreSQL cluster folder holding -generated movies (as cmd/searchbench -dir DIR leaves in DIR/generated); skips loading -data")
+	generated := flag.Int("generated", 1_000_000, "with -database-dir: number of generated movies in the database")
+	seed := flag.Uint64("seed", 1, "with -database-dir: seed of the generated movies")
 	pprofAddr := flag.String("pprof", "", "serve net/http/pprof on this address, e.g. 127.0.0.1:6060")
 	flag.Parse()
+	cfg.Generated = moviegen.Records(*seed, *generated)
 	if *pprofAddr != "" {
 		go http.ListenAndServe(*pprofAddr, nil)
 	}

@@ -49,7 +49,7 @@ func RunEdgeMemory(ctx context.Context, cfg EdgeBenchConfig, out io.Writer) erro
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "filled %d answers in %s; plain bodies %d MB in all, mean %d bytes\n",
+	fmt.Fprintf(out, "filled %d responses in %s; plain bodies %d MB in all, mean %d bytes\n",
 		len(paths), time.Since(start).Round(time.Second), bodyBytes>>20, bodyBytes/int64(len(paths)))
 
 	after, err := readEdgeMemory(ctx, edgeURL, pid)

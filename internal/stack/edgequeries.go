@@ -2,6 +2,7 @@ package stack
 
 import (
 	"fmt"
+	"iter"
 	"net/url"
 	"slices"
 	"strconv"
@@ -17,7 +18,7 @@ var QueryKinds = []string{"year", "year-range", "genre", "cast", "title", "combi
 // are distinct after the edge's normalization, so each is its own cache
 // entry. Paths of one kind are ordered so that neighbours differ in their
 // main value, not only in their page size.
-func queryCorpus(records []movie.Record) map[string][]string {
+func queryCorpus(records iter.Seq[movie.Record]) map[string][]string {
 	values := collectValues(records)
 	corpus := map[string][]string{}
 	add := func(kind string, params ...string) {
@@ -69,7 +70,7 @@ type corpusValues struct {
 	ids          []string
 }
 
-func collectValues(records []movie.Record) corpusValues {
+func collectValues(records iter.Seq[movie.Record]) corpusValues {
 	var v corpusValues
 	seen := map[string]bool{}
 	first := func(kind, folded string) bool {
@@ -81,7 +82,7 @@ func collectValues(records []movie.Record) corpusValues {
 		return true
 	}
 
-	for _, r := range records {
+	for r := range records {
 		if first("year", strconv.Itoa(r.Year)) {
 			v.years = append(v.years, r.Year)
 		}
@@ -141,13 +142,14 @@ func interleave(corpus map[string][]string, n int) []string {
 	return paths
 }
 
-// parseRecords decodes the updates that are valid movies.
-func parseRecords(updates []Update) []movie.Record {
-	records := make([]movie.Record, 0, len(updates))
-	for _, u := range updates {
-		if r, err := movie.Parse(u.Body); err == nil {
-			records = append(records, r)
+// parseRecords yields the updates that are valid movies.
+func parseRecords(updates []Update) iter.Seq[movie.Record] {
+	return func(yield func(movie.Record) bool) {
+		for _, u := range updates {
+			r, err := movie.Parse(u.Body)
+			if err == nil && !yield(r) {
+				return
+			}
 		}
 	}
-	return records
 }

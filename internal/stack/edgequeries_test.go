@@ -2,6 +2,7 @@ package stack
 
 import (
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -15,7 +16,7 @@ func TestQueryCorpusDistinct(t *testing.T) {
 		{Title: "the great escape", Year: 1963, Cast: []string{"Steve McQueen", "James Garner"}, Genres: []string{"War", "western"}},
 		{Title: "Amélie", Year: 2001, Cast: []string{"Audrey Tautou", "STEVE MCQUEEN"}, Genres: []string{"Comedy"}},
 	}
-	corpus := queryCorpus(records)
+	corpus := queryCorpus(slices.Values(records))
 
 	seen := map[string]string{}
 	for _, kind := range QueryKinds {
