@@ -31,7 +31,7 @@ type EdgeBenchConfig struct {
 
 	// CacheMaxMB is the edge's cache limit; 0 keeps the edge's default.
 	CacheMaxMB int
-	// Answers is the number of distinct answers RunEdgeMemory caches.
+	// Answers is the number of distinct responses RunEdgeMemory caches.
 	Answers int
 	// EdgeBinary is the edge command RunEdgeMemory runs as its own process.
 	// When set, the region starts no edge in process.
