@@ -5,7 +5,7 @@ GO ?= go
 DATA ?= ../shared/data/wikipedia-movie-data
 STATE ?= .state
 
-.PHONY: run test build bench-ingest bench-edge bench-invalidation postgres clean
+.PHONY: run test build bench-ingest bench-edge bench-edge-miss bench-edge-memory bench-search bench-invalidation postgres clean
 
 run: postgres
 	$(GO) run ./cmd/localstack -data '$(DATA)' -state '$(STATE)'
@@ -22,6 +22,22 @@ bench-invalidation: postgres
 
 bench-edge: postgres
 	DATA='$(DATA)' scripts/bench-edge.sh
+
+# Cache misses per query kind under wrk, 8 connections.
+bench-edge-miss: postgres
+	DATA='$(DATA)' scripts/bench-edge-miss.sh
+
+# The edge's heap and resident memory with 100,000 cached answers.
+bench-edge-memory: postgres
+	$(GO) build -o bin/ ./cmd/edge ./cmd/edgebench
+	bin/edgebench -mode memory -data '$(DATA)' -edge-binary bin/edge
+
+# The origin's search on the data set and on a generated million movies
+# (SETS=real for the data set alone; the million takes about 12 minutes to
+# load, or none with a kept SEARCHBENCH_DIR).
+SETS ?= real,generated
+bench-search: postgres
+	$(GO) run ./cmd/searchbench -data '$(DATA)' -sets '$(SETS)' $(if $(SEARCHBENCH_DIR),-dir '$(SEARCHBENCH_DIR)')
 
 build:
 	$(GO) build -o bin/ ./cmd/...

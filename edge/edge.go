@@ -17,9 +17,11 @@ import (
 	"github.com/allegro/bigcache/v3"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/singleflight"
 
 	"moviequery/internal/gossip"
+	"moviequery/internal/telemetry"
 )
 
 // Config configures an edge.
@@ -68,8 +70,12 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// Registry receives the edge's metrics; nil makes a new one.
 	Registry *prometheus.Registry
-	// Logger receives the edge's logs; nil discards them.
+	// Logger receives the edge's logs; nil discards them. Log lines of a
+	// request carry its request_id and client_id.
 	Logger *slog.Logger
+	// TracerProvider receives a span per request; nil turns tracing off at
+	// no cost to the request path.
+	TracerProvider trace.TracerProvider
 }
 
 // DefaultConfig returns a Config with every optional field set.
@@ -100,6 +106,7 @@ type Server struct {
 	gens     *generations
 	feed     *follower
 	member   *gossip.Member // nil without gossip
+	tracer   trace.Tracer   // nil when tracing is off
 	registry *prometheus.Registry
 	logger   *slog.Logger
 
@@ -120,6 +127,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	cfg.Logger = slog.New(telemetry.NewLogHandler(cfg.Logger.Handler()))
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
@@ -149,6 +157,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.feed = newFollower(s.gens, s.origin, cfg.FeedInterval, s.metrics, cfg.Logger)
 	s.feed.changeApplied, s.feed.flush = cfg.ChangeApplied, cfg.FlushOnChange
 	s.metrics.watchCache(cfg.Registry, cache, s.feed)
+	if cfg.TracerProvider != nil {
+		s.tracer = cfg.TracerProvider.Tracer(tracerName)
+	}
 	return s, nil
 }
 

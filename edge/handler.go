@@ -39,7 +39,9 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	ctx.Response.Header.SetBytesV("X-Request-Id", id.append(buf[:0]))
 	ctx.Response.Header.SetBytesV("X-Data-Watermark", strconv.AppendInt(buf[:0], s.feed.watermark.Load(), 10))
 
+	s.startSpan(ctx, id)
 	route, client := s.route(ctx, id)
+	s.endSpan(ctx, route, client)
 
 	s.metrics.countRequest(route, ctx.Response.StatusCode(), client)
 	s.metrics.routeSeconds(route).Observe(time.Since(start).Seconds())
@@ -91,7 +93,7 @@ func (s *Server) route(ctx *fasthttp.RequestCtx, id requestID) (route, client st
 		return t.route, key.ID
 	}
 
-	s.serveCached(ctx, t, id)
+	s.serveCached(ctx, t, id, key.ID)
 	return t.route, key.ID
 }
 
@@ -160,7 +162,7 @@ func (s *Server) allowed(ctx *fasthttp.RequestCtx, key apikey.Key, scope string,
 // keeps answering while the origin is down, until CacheMaxStale. An answer
 // that a change has invalidated is served, marked stale, only while the
 // origin is down.
-func (s *Server) serveCached(ctx *fasthttp.RequestCtx, t *target, id requestID) {
+func (s *Server) serveCached(ctx *fasthttp.RequestCtx, t *target, id requestID, client string) {
 	gzipWanted := ctx.Request.Header.HasAcceptEncoding("gzip")
 	variant := t.cacheKey
 	if gzipWanted {
@@ -172,7 +174,7 @@ func (s *Server) serveCached(ctx *fasthttp.RequestCtx, t *target, id requestID) 
 		if buf, err := s.cache.Get(variant); err == nil {
 			if cached, ok := decodeEntry(buf); ok && time.Since(cached.filledAt) <= s.cfg.CacheMaxStale {
 				if s.gens.valid(t.deps, cached.generation) {
-					s.serveHit(ctx, cached, t, gzipWanted, id)
+					s.serveHit(ctx, cached, t, gzipWanted, id, client)
 					return
 				}
 				invalidated = &cached
@@ -181,9 +183,10 @@ func (s *Server) serveCached(ctx *fasthttp.RequestCtx, t *target, id requestID) 
 	}
 
 	s.metrics.cacheMisses.Inc()
-	filled, err := s.fillCurrent(t)
+	requestCtx := s.requestContext(ctx, id, client)
+	filled, err := s.fillCurrent(requestCtx, t)
 	if err != nil {
-		s.logger.Warn("filling cache from origin", "request_id", id.String(), "path", t.originPath, "error", err)
+		s.logger.WarnContext(requestCtx, "filling cache from origin", "path", t.originPath, "error", err)
 		if invalidated != nil {
 			s.serveStale(ctx, *invalidated, gzipWanted, id)
 			return
@@ -204,12 +207,12 @@ func (s *Server) serveCached(ctx *fasthttp.RequestCtx, t *target, id requestID) 
 // fillCurrent fills the target, and fills it once more when the fill it
 // joined began before an invalidation this edge has already applied: a
 // request must not get a response older than what the edge knows.
-func (s *Server) fillCurrent(t *target) (filledEntry, error) {
-	filled, err := s.fill(t)
+func (s *Server) fillCurrent(ctx context.Context, t *target) (filledEntry, error) {
+	filled, err := s.fill(ctx, t)
 	if err != nil || !t.cached() || s.gens.valid(t.deps, filled.plain.generation) {
 		return filled, err
 	}
-	return s.fill(t)
+	return s.fill(ctx, t)
 }
 
 func (s *Server) serveStale(ctx *fasthttp.RequestCtx, cached entry, gzipped bool, id requestID) {
@@ -221,9 +224,9 @@ func (s *Server) serveStale(ctx *fasthttp.RequestCtx, cached entry, gzipped bool
 	s.writeEntry(ctx, cached, gzipped, id)
 }
 
-func (s *Server) serveHit(ctx *fasthttp.RequestCtx, cached entry, t *target, gzipped bool, id requestID) {
+func (s *Server) serveHit(ctx *fasthttp.RequestCtx, cached entry, t *target, gzipped bool, id requestID, client string) {
 	if time.Since(cached.filledAt) > s.cfg.CacheFresh {
-		s.refreshLater(t)
+		s.refreshLater(s.requestContext(ctx, id, client), t)
 		s.serveStale(ctx, cached, gzipped, id)
 		return
 	}
@@ -295,12 +298,13 @@ type filledEntry struct {
 }
 
 // fill fetches an answer from the origin once for all concurrent callers
-// with the same key and caches both variants.
-func (s *Server) fill(t *target) (filledEntry, error) {
+// with the same key and caches both variants. The first caller's ctx
+// carries the origin request's trace and log ids.
+func (s *Server) fill(ctx context.Context, t *target) (filledEntry, error) {
 	value, err, _ := s.fills.Do(t.cacheKey, func() (any, error) {
 		start := time.Now()
 		generation := s.gens.current()
-		answer, err := s.origin.get(context.Background(), t.originPath)
+		answer, err := s.origin.get(ctx, t.originPath)
 		if err != nil {
 			return filledEntry{}, err
 		}
@@ -311,7 +315,7 @@ func (s *Server) fill(t *target) (filledEntry, error) {
 
 		filled := newFilledEntry(answer, time.Now(), generation)
 		if t.cached() && (answer.status == http.StatusOK || answer.status == http.StatusNotFound) {
-			s.store(t, filled)
+			s.store(ctx, t, filled)
 		}
 		return filled, nil
 	})
@@ -332,10 +336,10 @@ func newFilledEntry(answer originAnswer, now time.Time, generation uint64) fille
 	return filledEntry{plain: plain, gzip: compressed}
 }
 
-func (s *Server) store(t *target, filled filledEntry) {
+func (s *Server) store(ctx context.Context, t *target, filled filledEntry) {
 	for key, e := range map[string]entry{t.cacheKey: filled.plain, t.gzipKey: filled.gzip} {
 		if err := s.cache.Set(key, e.encode()); err != nil {
-			s.logger.Warn("caching origin answer", "key_bytes", len(key), "bytes", len(e.body), "error", err)
+			s.logger.WarnContext(ctx, "caching origin answer", "key_bytes", len(key), "bytes", len(e.body), "error", err)
 		}
 	}
 }
@@ -343,7 +347,7 @@ func (s *Server) store(t *target, filled filledEntry) {
 // refreshLater fills a stale entry again in the background. At most
 // maxRefreshes run at once; a refresh that finds them all busy is skipped,
 // and the next stale hit asks again.
-func (s *Server) refreshLater(t *target) {
+func (s *Server) refreshLater(ctx context.Context, t *target) {
 	select {
 	case s.refreshes <- struct{}{}:
 	default:
@@ -352,8 +356,8 @@ func (s *Server) refreshLater(t *target) {
 
 	s.background.Go(func() {
 		defer func() { <-s.refreshes }()
-		if _, err := s.fill(t); err != nil {
-			s.logger.Debug("refreshing a stale response; serving it stale meanwhile", "path", t.originPath, "error", err)
+		if _, err := s.fill(ctx, t); err != nil {
+			s.logger.DebugContext(ctx, "refreshing a stale response; serving it stale meanwhile", "path", t.originPath, "error", err)
 		}
 	})
 }

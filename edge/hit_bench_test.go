@@ -40,7 +40,7 @@ func newBenchServer(b *testing.B, bodySize int) (*Server, string) {
 		b.Fatal(err)
 	}
 	body := []byte(`{"movies":[` + strings.Repeat("x", bodySize) + `]}`)
-	s.store(newTarget("movies", apikey.ScopeQuery, cacheSearch+q.Encode(), "", tags.OfSearch(q)), newFilledEntry(originAnswer{status: 200, body: body}, time.Now(), s.gens.current()))
+	s.store(context.Background(), newTarget("movies", apikey.ScopeQuery, cacheSearch+q.Encode(), "", tags.OfSearch(q)), newFilledEntry(originAnswer{status: 200, body: body}, time.Now(), s.gens.current()))
 	return s, secret
 }
 

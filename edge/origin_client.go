@@ -47,6 +47,8 @@ func (c *originClient) get(ctx context.Context, path string) (originAnswer, erro
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
+	span := startOriginSpan(ctx, req)
+	defer span.End()
 
 	resp, err := c.http.Do(req)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/trace"
 
 	"moviequery/internal/apierror"
 	"moviequery/internal/movie"
@@ -38,6 +39,7 @@ type api struct {
 	metrics *metrics
 	logger  *slog.Logger
 	ready   *atomic.Bool
+	tracer  trace.Tracer // nil when tracing is off
 }
 
 func (a *api) routes(gatherer prometheus.Gatherer) http.Handler {
@@ -64,18 +66,20 @@ type handlerFunc func(ctx context.Context, r *http.Request) ([]byte, error)
 func (a *api) instrument(route string, fn handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
+		requestCtx, span := a.startSpan(r, route)
+		ctx, cancel := context.WithTimeout(requestCtx, requestTimeout)
 		defer cancel()
 
 		body, err := fn(ctx, r)
-		status := a.write(w, r, body, err)
+		status := a.write(ctx, w, r, body, err)
+		endSpan(span, status)
 
 		a.metrics.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
 		a.metrics.requestSeconds.WithLabelValues(route).Observe(time.Since(start).Seconds())
 	})
 }
 
-func (a *api) write(w http.ResponseWriter, r *http.Request, body []byte, err error) int {
+func (a *api) write(ctx context.Context, w http.ResponseWriter, r *http.Request, body []byte, err error) int {
 	w.Header().Set("Content-Type", "application/json")
 	if err == nil {
 		w.WriteHeader(http.StatusOK)
@@ -85,7 +89,7 @@ func (a *api) write(w http.ResponseWriter, r *http.Request, body []byte, err err
 
 	status, code, param := classify(err)
 	if status == http.StatusInternalServerError {
-		a.logger.Error("serving edge request", "path", r.URL.Path, "error", err)
+		a.logger.ErrorContext(ctx, "serving edge request", "path", r.URL.Path, "error", err)
 	}
 	w.WriteHeader(status)
 	w.Write(apierror.Encode(apierror.Detail{Code: code, Message: publicMessage(status, err), Param: param}))

@@ -17,9 +17,11 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"moviequery/internal/awsclient"
 	"moviequery/internal/gossip"
+	"moviequery/internal/telemetry"
 )
 
 // Config configures an origin.
@@ -74,8 +76,12 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// Registry receives the origin's metrics; nil makes a new one.
 	Registry *prometheus.Registry
-	// Logger receives the origin's logs; nil discards them.
+	// Logger receives the origin's logs; nil discards them. Log lines of an
+	// edge request carry the request_id and client_id the edge sent.
 	Logger *slog.Logger
+	// TracerProvider receives a span per edge request, with child spans for
+	// its database work; nil turns tracing off.
+	TracerProvider trace.TracerProvider
 }
 
 // DefaultConfig returns a Config with every optional field set.
@@ -112,6 +118,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	cfg.Logger = slog.New(telemetry.NewLogHandler(cfg.Logger.Handler()))
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
@@ -133,6 +140,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.reconciler = &reconciler{s3: clients.S3, bucket: cfg.Bucket, store: store, metrics: m, logger: cfg.Logger, grace: cfg.ReconcileGrace, now: time.Now}
 	s.api = &api{store: store, metrics: m, logger: cfg.Logger, ready: &s.ready}
 	s.api.purger = &purger{store: store, region: cfg.Region, peers: cfg.PeerOrigins, token: cfg.PeerToken, client: &http.Client{}}
+	if cfg.TracerProvider != nil {
+		s.api.tracer = cfg.TracerProvider.Tracer(tracerName)
+	}
 	if err := s.startGossip(); err != nil {
 		store.Close()
 		return nil, err

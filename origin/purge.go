@@ -194,13 +194,13 @@ func (a *api) purge(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
-		a.write(w, r, nil, err)
+		a.write(r.Context(), w, r, nil, err)
 		return
 	}
 
 	response, status, err := a.purger.purge(r.Context(), req)
 	if err != nil {
-		a.write(w, r, nil, err)
+		a.write(r.Context(), w, r, nil, err)
 		return
 	}
 	out, _ := json.Marshal(response)

@@ -43,6 +43,7 @@ func OpenStore(ctx context.Context, dsn string, logger *slog.Logger) (*Store, er
 	// to after five runs of a prepared statement can be a full scan where a
 	// custom plan uses an index.
 	config.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
+	config.ConnConfig.Tracer = dbTracer{}
 
 	pool, err := pgxpool.NewWithConfig(ctx, config)
 	if err != nil {

@@ -9,11 +9,18 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"regexp"
 	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"moviequery/edge"
 	"moviequery/internal/envflag"
 	"moviequery/internal/gossip"
+	"moviequery/internal/telemetry"
 )
 
 func main() {
@@ -39,6 +46,12 @@ func main() {
 		os.Exit(2)
 	}
 	cfg.Logger = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	cfg.Registry = prometheus.NewRegistry()
+	liveHeap := collectors.GoRuntimeMetricsRule{Matcher: regexp.MustCompile(`^/gc/heap/live:bytes$`)}
+	cfg.Registry.MustRegister(
+		collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(liveHeap)),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -49,6 +62,15 @@ func main() {
 }
 
 func run(ctx context.Context, cfg edge.Config, listen string) error {
+	tracing, err := telemetry.NewTracerProvider(ctx, "movie-edge", cfg.Region)
+	if err != nil {
+		return err
+	}
+	if tracing != nil {
+		cfg.TracerProvider = tracing
+		defer shutdownTracing(tracing)
+	}
+
 	server, err := edge.New(ctx, cfg)
 	if err != nil {
 		return err
@@ -58,4 +80,13 @@ func run(ctx context.Context, cfg edge.Config, listen string) error {
 		return err
 	}
 	return server.Run(ctx, ln)
+}
+
+// shutdownTracing exports the spans still buffered, for at most 5 s.
+func shutdownTracing(tracing *sdktrace.TracerProvider) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := tracing.Shutdown(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "edge: exporting the last spans:", err)
+	}
 }

@@ -12,9 +12,13 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"moviequery/internal/envflag"
 	"moviequery/internal/gossip"
+	"moviequery/internal/telemetry"
 	"moviequery/origin"
 )
 
@@ -57,6 +61,14 @@ func serve(args []string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	tracing, err := telemetry.NewTracerProvider(ctx, "movie-origin", cfg.Region)
+	if err != nil {
+		return err
+	}
+	if tracing != nil {
+		cfg.TracerProvider = tracing
+		defer shutdownTracing(tracing)
+	}
 	server, err := origin.New(ctx, cfg)
 	if err != nil {
 		return err
@@ -82,6 +94,15 @@ func parsePeers(list string) (map[string]string, error) {
 		peers[region] = strings.TrimSuffix(url, "/")
 	}
 	return peers, nil
+}
+
+// shutdownTracing exports the spans still buffered, for at most 5 s.
+func shutdownTracing(tracing *sdktrace.TracerProvider) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := tracing.Shutdown(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "origin: exporting the last spans:", err)
+	}
 }
 
 func exit(err error) {

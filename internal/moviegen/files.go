@@ -7,6 +7,8 @@ import (
 	"iter"
 	"os"
 	"path/filepath"
+
+	"moviequery/internal/movie"
 )
 
 // PerFile is the number of movies in each file that WriteFiles writes.
@@ -33,6 +35,19 @@ func Objects(provider string, seed uint64, n int) iter.Seq2[string, []byte] {
 		for i := range n {
 			body, _ := json.Marshal(g.Next()) // a Record of strings and ints always marshals
 			if !yield(ObjectKey(provider, i), body) {
+				return
+			}
+		}
+	}
+}
+
+// Records yields the first n movies of a seed, in order: the movies that
+// Objects and WriteFiles write.
+func Records(seed uint64, n int) iter.Seq[movie.Record] {
+	return func(yield func(movie.Record) bool) {
+		g := New(seed)
+		for range n {
+			if !yield(g.Next()) {
 				return
 			}
 		}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"moviequery/edge"
+	"moviequery/internal/apikey"
 	"moviequery/internal/stack"
 )
 
@@ -263,12 +264,20 @@ func TestStaleWhileOriginDown(t *testing.T) {
 func TestCacheMemoryBounded(t *testing.T) {
 	e := loadSample(t)
 	edgeURL := startEdge(t, e.region.OriginURL, func(cfg *edge.Config) { cfg.CacheMaxMB = 2 })
-	waitForKey(t, &stack.Region{EdgeURLs: []string{edgeURL}}, e.key)
+	// The fill sends more requests than a key's default rate allows.
+	stored, key, err := e.region.Origin.Store().CreateKey(context.Background(), "fill", []string{apikey.ScopeQuery})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.region.Origin.Store().SetKeyRate(context.Background(), stored.ID, 1_000_000, 1_000_000); err != nil {
+		t.Fatal(err)
+	}
+	waitForKey(t, &stack.Region{EdgeURLs: []string{edgeURL}}, key)
 
 	filled := 0
 	for year := 1900; year <= 2023; year++ {
 		for _, limit := range []int{60, 80, 100} {
-			resp, body := get(t, edgeURL+"/v1/movies?year="+strconv.Itoa(year)+"-&limit="+strconv.Itoa(limit), e.key)
+			resp, body := get(t, edgeURL+"/v1/movies?year="+strconv.Itoa(year)+"-&limit="+strconv.Itoa(limit), key)
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("year %d-: got %d %s", year, resp.StatusCode, body)
 			}

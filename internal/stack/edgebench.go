@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"iter"
 	"net"
 	"net/http"
 	"os"
@@ -17,6 +18,7 @@ import (
 
 	"moviequery/edge"
 	"moviequery/internal/apikey"
+	"moviequery/internal/movie"
 	"moviequery/internal/postgres"
 )
 
@@ -26,6 +28,19 @@ type EdgeBenchConfig struct {
 	Source string // the data set
 	Pages  int    // distinct result pages to warm
 	Out    string // file that receives the ports, the key and the paths file
+
+	// CacheMaxMB is the edge's cache limit; 0 keeps the edge's default.
+	CacheMaxMB int
+	// Answers is the number of distinct responses RunEdgeMemory caches.
+	Answers int
+	// EdgeBinary is the edge command RunEdgeMemory runs as its own process.
+	// When set, the region starts no edge in process.
+	EdgeBinary string
+	// DatabaseDir, when set, is a kept PostgreSQL cluster folder whose
+	// database holds the movies Generated yields, for example as loaded by
+	// cmd/searchbench. RunEdgeMisses then uses it instead of loading Source.
+	DatabaseDir string
+	Generated   iter.Seq[movie.Record]
 }
 
 // RunEdgeBench loads the data set into a region with one edge, warms the
@@ -34,7 +49,7 @@ type EdgeBenchConfig struct {
 // body of the median page size, writes what a load tool needs to cfg.Out,
 // and serves until ctx ends.
 func RunEdgeBench(ctx context.Context, cfg EdgeBenchConfig, out io.Writer) error {
-	region, key, err := benchRegionWithData(ctx, cfg, out)
+	region, key, _, err := benchRegionWithData(ctx, cfg, out)
 	if err != nil {
 		return err
 	}
@@ -62,23 +77,14 @@ func RunEdgeBench(ctx context.Context, cfg EdgeBenchConfig, out io.Writer) error
 	return nil
 }
 
-func benchRegionWithData(ctx context.Context, cfg EdgeBenchConfig, out io.Writer) (*Region, string, error) {
-	cluster, err := postgres.Start(ctx, postgres.Config{Dir: filepath.Join(cfg.Dir, "db"), Durable: true, Database: postgres.DefaultDatabase})
+// benchRegionWithData starts a region with one edge, unless
+// cfg.EdgeBinary is set, loads the data set and creates a key without a
+// rate limit. It returns the region, the key and the loaded updates.
+func benchRegionWithData(ctx context.Context, cfg EdgeBenchConfig, out io.Writer) (*Region, string, []Update, error) {
+	region, err := startBenchRegion(ctx, cfg, filepath.Join(cfg.Dir, "db"))
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
-	edgeConfig := edge.DefaultConfig()
-	edgeConfig.CacheFresh = time.Hour // the run measures hits only
-	edgeConfig.DrainDelay = 0
-	region, err := StartRegion(ctx, RegionConfig{
-		Name: "us-east-1", DatabaseURL: cluster.DSN(), Bucket: "movie-updates", Queue: "movie-updates",
-		EdgePorts: []int{0}, Edge: edgeConfig,
-	})
-	if err != nil {
-		cluster.Stop()
-		return nil, "", err
-	}
-	region.closers = append([]func() error{cluster.Stop}, region.closers...)
 
 	updates, err := ReadSource(ctx, cfg.Source, "bench")
 	if err == nil {
@@ -89,18 +95,59 @@ func benchRegionWithData(ctx context.Context, cfg EdgeBenchConfig, out io.Writer
 	}
 	if err != nil {
 		region.Close()
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	fmt.Fprintf(out, "loaded %d movies\n", len(updates))
 
+	secret, err := createBenchKey(ctx, region)
+	if err != nil {
+		region.Close()
+		return nil, "", nil, err
+	}
+	return region, secret, updates, nil
+}
+
+// startBenchRegion starts a durable PostgreSQL cluster in databaseDir
+// (reusing the cluster a kept folder holds) and a region on it with one
+// edge, unless cfg.EdgeBinary is set.
+func startBenchRegion(ctx context.Context, cfg EdgeBenchConfig, databaseDir string) (*Region, error) {
+	cluster, err := postgres.Start(ctx, postgres.Config{Dir: databaseDir, Durable: true, Database: postgres.DefaultDatabase})
+	if err != nil {
+		return nil, err
+	}
+	edgeConfig := edge.DefaultConfig()
+	edgeConfig.CacheFresh = time.Hour // no response turns stale during a run
+	edgeConfig.DrainDelay = 0
+	if cfg.CacheMaxMB > 0 {
+		edgeConfig.CacheMaxMB = cfg.CacheMaxMB
+	}
+	edgePorts := []int{0}
+	if cfg.EdgeBinary != "" {
+		edgePorts = nil
+	}
+	region, err := StartRegion(ctx, RegionConfig{
+		Name: "us-east-1", DatabaseURL: cluster.DSN(), Bucket: "movie-updates", Queue: "movie-updates",
+		EdgePorts: edgePorts, Edge: edgeConfig,
+	})
+	if err != nil {
+		cluster.Stop()
+		return nil, err
+	}
+	region.closers = append([]func() error{cluster.Stop}, region.closers...)
+	return region, nil
+}
+
+// createBenchKey creates a query key without a rate limit and waits until
+// the region's edges have loaded it.
+func createBenchKey(ctx context.Context, region *Region) (string, error) {
 	k, secret, err := region.Origin.Store().CreateKey(ctx, "bench", []string{apikey.ScopeQuery})
 	if err == nil {
 		err = region.Origin.Store().SetKeyRate(ctx, k.ID, 1<<30, 1<<30)
 	}
-	if err == nil {
+	if err == nil && len(region.EdgeURLs) > 0 {
 		time.Sleep(6 * time.Second) // the edge's key refresh
 	}
-	return region, secret, err
+	return secret, err
 }
 
 // benchPaths lists pages of 50 movies over years, genres and year ranges,

@@ -24,6 +24,7 @@ import (
 	"github.com/johannesboyne/gofakes3/backend/s3bolt"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	bolt "go.etcd.io/bbolt"
+	"go.opentelemetry.io/otel/trace"
 
 	"moviequery/edge"
 	"moviequery/internal/awsclient"
@@ -82,6 +83,9 @@ type RegionConfig struct {
 	// to the dead-letter queue; 0 means 5.
 	MaxReceiveCount int
 	Logger          *slog.Logger
+	// TracerProvider, when set, receives the spans of the origin and of
+	// every edge.
+	TracerProvider trace.TracerProvider
 }
 
 // Region is a running region. Close stops it.
@@ -288,6 +292,7 @@ func (r *Region) startOrigin(ctx context.Context, cfg RegionConfig) error {
 	originConfig.QueueURL = r.QueueURL
 	originConfig.AWS = r.AWS
 	originConfig.Logger = cfg.Logger.With("component", "origin")
+	originConfig.TracerProvider = cfg.TracerProvider
 	originConfig.VisibilityTimeout = cfg.VisibilityTimeout
 	originConfig.Bucket = cfg.Bucket
 	if cfg.ReconcileInterval > 0 {
@@ -334,6 +339,9 @@ func (r *Region) startEdges(ctx context.Context, cfg RegionConfig) error {
 			edgeConfig.Gossip = r.gossipConfig(cfg, "edge-"+strconv.Itoa(i), r.Origin.GossipAddress())
 		}
 
+		if cfg.TracerProvider != nil {
+			edgeConfig.TracerProvider = cfg.TracerProvider
+		}
 		if cfg.AdjustEdge != nil {
 			cfg.AdjustEdge(i, &edgeConfig)
 		}

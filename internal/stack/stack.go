@@ -16,6 +16,7 @@ import (
 
 	"moviequery/edge"
 	"moviequery/internal/apikey"
+	"moviequery/internal/telemetry"
 )
 
 // Config configures the local run.
@@ -57,7 +58,17 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("creating state folder: %w", err)
 	}
 
-	region, err := StartRegion(ctx, regionConfig(cfg))
+	regionCfg := regionConfig(cfg)
+	tracing, err := telemetry.NewTracerProvider(ctx, "moviequery-local", regionCfg.Name)
+	if err != nil {
+		return err
+	}
+	if tracing != nil {
+		regionCfg.TracerProvider = tracing
+		defer tracing.Shutdown(context.WithoutCancel(ctx))
+	}
+
+	region, err := StartRegion(ctx, regionCfg)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,75 @@
+package stack
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"iter"
+	"os"
+	"strconv"
+	"strings"
+
+	"moviequery/internal/movie"
+)
+
+// RunEdgeMisses loads the data set into a region with one edge whose cache
+// limit is cfg.CacheMaxMB, a megabyte or so, so that a query seen before has
+// long been evicted. It writes one file of distinct request paths per query
+// kind and what a load tool needs to cfg.Out, then serves until ctx ends. A
+// load tool that walks each file in order sends only misses until the
+// file's end.
+func RunEdgeMisses(ctx context.Context, cfg EdgeBenchConfig, out io.Writer) error {
+	region, key, records, err := missRegion(ctx, cfg, out)
+	if err != nil {
+		return err
+	}
+	defer region.Close()
+
+	corpus := queryCorpus(records)
+	env := fmt.Sprintf("EDGE_URL=%s\nAPI_KEY=%s\nPID=%d\nKINDS=%q\n", region.EdgeURLs[0], key, os.Getpid(), strings.Join(QueryKinds, " "))
+	for _, kind := range QueryKinds {
+		corpus[kind] = corpus[kind][:min(len(corpus[kind]), maxMissQueries)]
+		file := cfg.Out + "." + kind + ".paths"
+		if err := os.WriteFile(file, []byte(strings.Join(corpus[kind], "\n")+"\n"), 0o644); err != nil {
+			return err
+		}
+		env += "PATHS_" + strings.ReplaceAll(kind, "-", "_") + "=" + file + "\n"
+		fmt.Fprintf(out, "%s: %d distinct queries\n", kind, len(corpus[kind]))
+	}
+	if err := os.WriteFile(cfg.Out, []byte(env), 0o600); err != nil {
+		return err
+	}
+
+	fmt.Fprintf(out, "ready: edge %s with a %s MB cache, pid %d; settings in %s\n", region.EdgeURLs[0], strconv.Itoa(cfg.CacheMaxMB), os.Getpid(), cfg.Out)
+	<-ctx.Done()
+	return nil
+}
+
+// maxMissQueries bounds each kind's file: at the few thousand misses per
+// second two cores serve, it lasts longer than a run.
+const maxMissQueries = 200_000
+
+// missRegion starts the region of RunEdgeMisses with its data: the data set
+// loaded through S3, or the generated movies of a kept database.
+func missRegion(ctx context.Context, cfg EdgeBenchConfig, out io.Writer) (*Region, string, iter.Seq[movie.Record], error) {
+	if cfg.DatabaseDir == "" {
+		region, key, updates, err := benchRegionWithData(ctx, cfg, out)
+		return region, key, parseRecords(updates), err
+	}
+
+	region, err := startBenchRegion(ctx, cfg, cfg.DatabaseDir)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	stats, err := region.Origin.Store().Stats(ctx)
+	var key string
+	if err == nil {
+		key, err = createBenchKey(ctx, region)
+	}
+	if err != nil {
+		region.Close()
+		return nil, "", nil, err
+	}
+	fmt.Fprintf(out, "using the %d movies in %s\n", stats.Movies, cfg.DatabaseDir)
+	return region, key, cfg.Generated, nil
+}
