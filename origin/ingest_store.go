@@ -603,9 +603,13 @@ func arrayLiteral(values []string) string {
 			b.WriteByte(',')
 		}
 		b.WriteByte('"')
-		b.WriteString(strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v))
+		arrayEscaper.WriteString(&b, v)
 		b.WriteByte('"')
 	}
 	b.WriteByte('}')
 	return b.String()
 }
+
+// arrayEscaper escapes an element of an array literal. Building a Replacer
+// is costly, so there is one.
+var arrayEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`)

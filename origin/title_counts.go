@@ -72,6 +72,18 @@ func foldTitleCounts(ctx context.Context, tx pgx.Tx) (int, error) {
 	return n, nil
 }
 
+// TitleCountLag returns how many changes the title counts have yet to fold
+// in.
+func (s *Store) TitleCountLag(ctx context.Context) (int64, error) {
+	var lag int64
+	err := s.pool.QueryRow(ctx, `
+		SELECT count(*) FROM changes WHERE seq > (SELECT folded_seq FROM title_count_fold)`).Scan(&lag)
+	if err != nil {
+		return 0, fmt.Errorf("reading the title count lag: %w", err)
+	}
+	return lag, nil
+}
+
 // addTitleCounts adds sign to the count of each substring of a title in
 // its year. A purge, or a new movie's missing old title, adds nothing.
 func addTitleCounts(net map[countKey]int, title *string, year *int, sign int) {
