@@ -7,8 +7,11 @@ STATE ?= .state
 
 .PHONY: run test build bench-ingest bench-edge bench-edge-miss bench-edge-memory bench-search bench-invalidation postgres clean
 
+# The stack runs as its own binary rather than under go run, which reports
+# a clean stop by Ctrl-C as a failure.
 run: postgres
-	$(GO) run ./cmd/localstack -data '$(DATA)' -state '$(STATE)'
+	$(GO) build -o bin/localstack ./cmd/localstack
+	bin/localstack -data '$(DATA)' -state '$(STATE)'
 
 test: postgres
 	$(GO) vet ./...

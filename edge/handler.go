@@ -76,7 +76,7 @@ func (s *Server) route(ctx *fasthttp.RequestCtx, id requestID) (route, client st
 
 	t, paramErr := s.resolveTarget(ctx)
 	if t == nil && paramErr == nil {
-		s.writeError(ctx, http.StatusNotFound, apierror.Detail{Code: apierror.CodeNotFound, Message: "no such route; see /v1/movies, /v1/movies/{id}, /v1/movies/{id}/revisions and /v1/genres", RequestID: id.String()})
+		s.writeError(ctx, http.StatusNotFound, apierror.Detail{Code: apierror.CodeNotFound, Message: "no such route; see /v1/movies, /v1/movies/{id}, /v1/movies/{id}/revisions, /v1/genres and /v1/purge", RequestID: id.String()})
 		return "other", ""
 	}
 
@@ -128,7 +128,7 @@ func (s *Server) authenticate(ctx *fasthttp.RequestCtx, id requestID) (apikey.Ke
 	}
 	key, ok := s.keys.lookup(secret)
 	if !ok {
-		s.writeError(ctx, http.StatusUnauthorized, apierror.Detail{Code: apierror.CodeUnauthorized, Message: "unknown or revoked API key", RequestID: id.String()})
+		s.writeError(ctx, http.StatusUnauthorized, apierror.Detail{Code: apierror.CodeUnauthorized, Message: "unknown or revoked API key; check the X-API-Key header, or ask the operator for a new key", RequestID: id.String()})
 		return apikey.Key{}, false
 	}
 	return key, true
@@ -151,7 +151,7 @@ func (s *Server) allowed(ctx *fasthttp.RequestCtx, key apikey.Key, scope string,
 	if key.Has(scope) {
 		return true
 	}
-	s.writeError(ctx, http.StatusForbidden, apierror.Detail{Code: apierror.CodeForbidden, Message: "this API key lacks the " + scope + " scope", RequestID: id.String()})
+	s.writeError(ctx, http.StatusForbidden, apierror.Detail{Code: apierror.CodeForbidden, Message: "this API key lacks the " + scope + " scope; use a key that holds it", RequestID: id.String()})
 	return false
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 
 	"github.com/valyala/fasthttp"
 
@@ -42,9 +43,10 @@ func (s *Server) servePurge(ctx *fasthttp.RequestCtx, id requestID) (client stri
 		return key.ID
 	}
 
-	var body purgeBody
-	if err := json.Unmarshal(ctx.PostBody(), &body); err != nil {
-		s.writeError(ctx, http.StatusBadRequest, apierror.Detail{Code: apierror.CodeInvalidParameter, Param: "body", Message: "the body must be a JSON object such as {\"scope\": \"movie\", \"target\": \"<movie id>\"}: " + err.Error(), RequestID: id.String()})
+	body, bad := parsePurge(ctx)
+	if bad != nil {
+		bad.RequestID = id.String()
+		s.writeError(ctx, http.StatusBadRequest, *bad)
 		return key.ID
 	}
 
@@ -62,6 +64,37 @@ func (s *Server) servePurge(ctx *fasthttp.RequestCtx, id requestID) (client stri
 	}
 	s.writeJSON(ctx, answer.status, answer.body)
 	return key.ID
+}
+
+// maxPurgeBody bounds a purge request's body.
+const maxPurgeBody = 4 << 10
+
+var idempotencyKey = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// parsePurge reads a purge request, or says what is wrong with it.
+func parsePurge(ctx *fasthttp.RequestCtx) (purgeBody, *apierror.Detail) {
+	var body purgeBody
+	bad := func(param, message string) (purgeBody, *apierror.Detail) {
+		return body, &apierror.Detail{Code: apierror.CodeInvalidParameter, Param: param, Message: message}
+	}
+
+	if len(ctx.URI().QueryString()) > 0 {
+		return bad(firstParamName(string(ctx.URI().QueryString())), "this route takes no query parameters; send the purge as a JSON body")
+	}
+	if key := ctx.Request.Header.Peek("Idempotency-Key"); key != nil && !idempotencyKey.Match(key) {
+		return bad("Idempotency-Key", "must be 1 to 64 letters, digits, '.', '_' or '-'")
+	}
+	raw := ctx.PostBody()
+	if len(raw) > maxPurgeBody {
+		return bad("body", "must be at most 4 KB")
+	}
+
+	decoder := json.NewDecoder(bytes.NewReader(raw))
+	decoder.DisallowUnknownFields()
+	if err := decoder.Decode(&body); err != nil || decoder.More() {
+		return bad("body", `must be one JSON object with "scope" ("movie", "tag" or "all") and "target", such as {"scope": "movie", "target": "<movie id>"}`)
+	}
+	return body, nil
 }
 
 // post sends a JSON body to the origin.

@@ -120,7 +120,8 @@ func noParams(t *target, rawQuery []byte) (*target, *targetError) {
 	if len(rawQuery) == 0 {
 		return t, nil
 	}
-	return nil, badParam(t.route, firstParamName(string(rawQuery)), "this route takes no parameters")
+	name := firstParamName(string(rawQuery))
+	return nil, badParam(t.route, name, "this route takes no parameters; remove "+strconv.Quote(truncate(name, 64))+" and the rest of the query string")
 }
 
 // firstParamName returns the decoded name of a query string's first

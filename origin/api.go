@@ -103,6 +103,8 @@ func classify(err error) (status int, code, param string) {
 		return http.StatusBadRequest, apierror.CodeInvalidParameter, paramErr.Param
 	case errors.Is(err, ErrNotFound):
 		return http.StatusNotFound, apierror.CodeNotFound, ""
+	case errors.Is(err, ErrPurgeConflict):
+		return http.StatusConflict, apierror.CodeConflict, "Idempotency-Key"
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusServiceUnavailable, apierror.CodeUnavailable, ""
 	}

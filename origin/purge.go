@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -59,53 +60,85 @@ type Purge struct {
 
 var purgeID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
-// tag returns the cache tag a valid request purges, or a parameter error.
-func (r *PurgeRequest) tag() (string, error) {
+// validate checks a request and normalizes its target: a tag in the form
+// changes carry it.
+func (r *PurgeRequest) validate() error {
 	if r.ID != "" && !purgeID.MatchString(r.ID) {
-		return "", &query.Error{Param: "id", Message: "must be 1 to 64 letters, digits, '.', '_' or '-'"}
+		return &query.Error{Param: "Idempotency-Key", Message: "must be 1 to 64 letters, digits, '.', '_' or '-'"}
 	}
 	switch r.Scope {
 	case PurgeMovie:
 		if !movie.ValidID(r.Target) {
-			return "", &query.Error{Param: "target", Message: "must be a movie id, as in a movie's \"id\" field"}
+			return &query.Error{Param: "target", Message: "must be a movie id, as in a movie's \"id\" field"}
 		}
-		return tags.Movie(r.Target), nil
 	case PurgeTag:
-		if !tags.Valid(r.Target) {
-			return "", &query.Error{Param: "target", Message: `must be a cache tag such as "y:1994", "g:drama", "c:tom hanks", "m:<movie id>", "a", "genres" or "*"`}
+		tag, err := tags.Normalize(r.Target)
+		if err != nil {
+			return &query.Error{Param: "target", Message: err.Error()}
 		}
-		return r.Target, nil
+		r.Target = tag
 	case PurgeAll:
 		if r.Target != "" {
-			return "", &query.Error{Param: "target", Message: `must be empty when scope is "all"`}
+			return &query.Error{Param: "target", Message: `must be empty when scope is "all"`}
 		}
-		return tags.All, nil
+	default:
+		return &query.Error{Param: "scope", Message: `must be "movie", "tag" or "all"`}
 	}
-	return "", &query.Error{Param: "scope", Message: `must be "movie", "tag" or "all"`}
+	return nil
 }
 
+// ErrPurgeConflict is returned for a purge whose id names an earlier purge
+// of another scope or target.
+var ErrPurgeConflict = errors.New("purge id already used")
+
 // Purge records a purge in the audit log and in the change feed, once per
-// ID, and returns it with whether this call recorded it.
+// ID, and returns it with whether this call recorded it. A movie purge
+// touches every tag of the movie's current values, so that its document
+// and every search it could appear in are dropped.
 func (s *Store) Purge(ctx context.Context, r PurgeRequest) (Purge, bool, error) {
-	tag, err := r.tag()
-	if err != nil {
+	if err := r.validate(); err != nil {
 		return Purge{}, false, err
 	}
 
 	var p Purge
 	var created bool
-	err = s.inTx(ctx, func(tx pgx.Tx) error {
+	var purged []string
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var err error
-		p, created, err = recordPurge(ctx, tx, r, tag)
+		if purged, err = purgeTags(ctx, tx, r); err != nil {
+			return err
+		}
+		p, created, err = recordPurge(ctx, tx, r, purged)
 		return err
 	})
 	if err == nil && created {
-		s.notifyCommitted([]Change{{Seq: p.ChangeSeq, PurgeID: p.ID, Tags: []string{tag}}})
+		s.notifyCommitted([]Change{{Seq: p.ChangeSeq, PurgeID: p.ID, Tags: purged}})
 	}
 	return p, created, err
 }
 
-func recordPurge(ctx context.Context, tx pgx.Tx, r PurgeRequest, tag string) (Purge, bool, error) {
+// purgeTags returns the tags a valid request purges.
+func purgeTags(ctx context.Context, tx pgx.Tx, r PurgeRequest) ([]string, error) {
+	switch r.Scope {
+	case PurgeAll:
+		return []string{tags.All}, nil
+	case PurgeTag:
+		return []string{r.Target}, nil
+	}
+
+	f := tags.Fields{ID: r.Target}
+	err := tx.QueryRow(ctx, `SELECT year, title_search, cast_search, genres_search FROM movies WHERE id = $1`, r.Target).
+		Scan(&f.Year, &f.Title, &f.Cast, &f.Genres)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return []string{tags.Movie(r.Target)}, nil // only its cached 404
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading movie %s to purge: %w", r.Target, err)
+	}
+	return tags.OfMovie(f), nil
+}
+
+func recordPurge(ctx context.Context, tx pgx.Tx, r PurgeRequest, purged []string) (Purge, bool, error) {
 	inserted, err := tx.Exec(ctx, `
 		INSERT INTO purges (id, scope, target, key_id, region, change_seq) VALUES ($1, $2, $3, $4, $5, 0)
 		ON CONFLICT (id) DO NOTHING`, r.ID, r.Scope, r.Target, r.KeyID, r.Region)
@@ -119,8 +152,8 @@ func recordPurge(ctx context.Context, tx pgx.Tx, r PurgeRequest, tag string) (Pu
 			return Purge{}, false, err
 		}
 		_, err = tx.Exec(ctx, `
-			WITH c AS (INSERT INTO changes (purge_id, tags) VALUES ($1, ARRAY[$2]) RETURNING seq)
-			UPDATE purges SET change_seq = c.seq FROM c WHERE purges.id = $1`, r.ID, tag)
+			WITH c AS (INSERT INTO changes (purge_id, tags) VALUES ($1, $2) RETURNING seq)
+			UPDATE purges SET change_seq = c.seq FROM c WHERE purges.id = $1`, r.ID, purged)
 		if err != nil {
 			return Purge{}, false, fmt.Errorf("announcing purge %s in the change feed: %w", r.ID, err)
 		}
@@ -131,6 +164,9 @@ func recordPurge(ctx context.Context, tx pgx.Tx, r PurgeRequest, tag string) (Pu
 		Scan(&p.ID, &p.Scope, &p.Target, &p.KeyID, &p.Region, &p.RequestedAt, &p.ChangeSeq)
 	if err != nil {
 		return Purge{}, false, fmt.Errorf("reading purge %s: %w", r.ID, err)
+	}
+	if p.Scope != r.Scope || p.Target != r.Target {
+		return Purge{}, false, fmt.Errorf("%w: Idempotency-Key %q already named a purge of scope %q and target %q; use a new key for another purge", ErrPurgeConflict, r.ID, p.Scope, p.Target)
 	}
 	return p, created, nil
 }

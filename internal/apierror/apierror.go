@@ -14,6 +14,7 @@ const (
 	CodeRateLimited      = "rate_limited"
 	CodeUnavailable      = "unavailable"
 	CodeInternal         = "internal"
+	CodeConflict         = "conflict"
 )
 
 // Body is the JSON of an error response.

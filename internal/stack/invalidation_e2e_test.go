@@ -328,28 +328,35 @@ func TestPurgeAcrossEdgesAndRegions(t *testing.T) {
 		edges[u] = query
 	}
 	edges[other.EdgeURLs[0]] = otherQuery
+	// A movie purge drops the movie's document and every search it is in.
+	targets := []string{"/v1/movies/" + id, "/v1/movies?cast=dana+purge", "/v1/movies?year=2001&genre=comedy"}
 	cacheEverywhere := func() {
 		for u, k := range edges {
-			for range 2 {
-				send(t, http.MethodGet, u+"/v1/movies/"+id, k, nil)
-			}
-			if got := xCache(t, u+"/v1/movies/"+id, k); got != "hit" {
-				t.Fatalf("%s: X-Cache %q before the purge, want hit", u, got)
-			}
-		}
-	}
-	expectMissEverywhere := func(what string) {
-		for u, k := range edges {
-			deadline := time.Now().Add(stalenessBound)
-			for xCache(t, u+"/v1/movies/"+id, k) == "hit" {
-				if time.Now().After(deadline) {
-					t.Errorf("%s: still a hit %s after purging %s", u, stalenessBound, what)
-					break
+			for _, target := range targets {
+				for range 2 {
+					send(t, http.MethodGet, u+target, k, nil)
 				}
-				time.Sleep(10 * time.Millisecond)
+				if got := xCache(t, u+target, k); got != "hit" {
+					t.Fatalf("%s%s: X-Cache %q before the purge, want hit", u, target, got)
+				}
 			}
 		}
 	}
+	expectMiss := func(what string, targets ...string) {
+		for u, k := range edges {
+			for _, target := range targets {
+				deadline := time.Now().Add(stalenessBound)
+				for xCache(t, u+target, k) == "hit" {
+					if time.Now().After(deadline) {
+						t.Errorf("%s%s: still a hit %s after purging %s", u, target, stalenessBound, what)
+						break
+					}
+					time.Sleep(10 * time.Millisecond)
+				}
+			}
+		}
+	}
+	expectMissEverywhere := func(what string) { expectMiss(what, targets...) }
 
 	cacheEverywhere()
 	status, out := purgeRequest(t, region.EdgeURLs[1], admin, "purge-movie-1", `{"scope": "movie", "target": "`+id+`"}`)
@@ -367,6 +374,15 @@ func TestPurgeAcrossEdgesAndRegions(t *testing.T) {
 		t.Errorf("after a repeated purge: X-Cache %q, want hit (a repeat changes nothing)", got)
 	}
 
+	// A tag is folded as the values it names are: "Dana  PURGE" is the cast
+	// member "dana purge".
+	cacheEverywhere()
+	status, out = purgeRequest(t, region.EdgeURLs[0], admin, "", `{"scope": "tag", "target": "c:Dana  PURGE"}`)
+	if status != http.StatusOK || out["created"] != true {
+		t.Fatalf("purge of a cast tag: got %d %v, want 200 and created", status, out)
+	}
+	expectMiss("a cast tag", "/v1/movies?cast=dana+purge")
+
 	status, out = purgeRequest(t, region.EdgeURLs[2], admin, "", `{"scope": "all"}`)
 	if status != http.StatusOK || out["created"] != true {
 		t.Fatalf("purge of everything: got %d %v, want 200 and created", status, out)
@@ -381,24 +397,29 @@ func TestPurgeAcrossEdgesAndRegions(t *testing.T) {
 		} `json:"purges"`
 	}
 	getJSON(t, other.OriginURL+"/internal/v1/purges", "", &audit)
-	if len(audit.Purges) != 2 || audit.Purges[1].ID != "purge-movie-1" || audit.Purges[1].Region != "us-east-1" || audit.Purges[1].KeyID == "" {
+	if len(audit.Purges) != 3 || audit.Purges[2].ID != "purge-movie-1" || audit.Purges[2].Region != "us-east-1" || audit.Purges[2].KeyID == "" {
 		t.Errorf("the other region's purge log: got %+v, want both purges, asked in us-east-1 with a key id", audit.Purges)
 	}
 
 	t.Run("bad requests", func(t *testing.T) {
 		for _, c := range []struct {
-			key, body string
-			status    int
-			param     string
+			key, idempotency, body string
+			status                 int
+			param                  string
 		}{
-			{query, `{"scope": "all"}`, http.StatusForbidden, ""},
-			{admin, `{"scope": "everything"}`, http.StatusBadRequest, "scope"},
-			{admin, `{"scope": "movie", "target": "no such id"}`, http.StatusBadRequest, "target"},
-			{admin, `{"scope": "tag", "target": "q:1"}`, http.StatusBadRequest, "target"},
-			{admin, `{"scope": "all", "target": "x"}`, http.StatusBadRequest, "target"},
-			{admin, `not json`, http.StatusBadRequest, "body"},
+			{query, "", `{"scope": "all"}`, http.StatusForbidden, ""},
+			{admin, "", `{"scope": "everything"}`, http.StatusBadRequest, "scope"},
+			{admin, "", `{"scope": "movie", "target": "no such id"}`, http.StatusBadRequest, "target"},
+			{admin, "", `{"scope": "tag", "target": "q:1"}`, http.StatusBadRequest, "target"},
+			{admin, "", `{"scope": "tag", "target": "y:abcd"}`, http.StatusBadRequest, "target"},
+			{admin, "", `{"scope": "tag", "target": "t:night"}`, http.StatusBadRequest, "target"},
+			{admin, "", `{"scope": "all", "target": "x"}`, http.StatusBadRequest, "target"},
+			{admin, "", `not json`, http.StatusBadRequest, "body"},
+			{admin, "", `{"scope": "all", "extra": 1}`, http.StatusBadRequest, "body"},
+			{admin, "has space", `{"scope": "all"}`, http.StatusBadRequest, "Idempotency-Key"},
+			{admin, "purge-movie-1", `{"scope": "all"}`, http.StatusConflict, "Idempotency-Key"},
 		} {
-			status, out := purgeRequest(t, region.EdgeURLs[0], c.key, "", c.body)
+			status, out := purgeRequest(t, region.EdgeURLs[0], c.key, c.idempotency, c.body)
 			detail, _ := out["error"].(map[string]any)
 			if status != c.status || c.param != "" && detail["param"] != c.param {
 				t.Errorf("purge %s: got %d %v, want %d naming %q", c.body, status, out, c.status, c.param)

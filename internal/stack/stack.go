@@ -89,7 +89,7 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		return err
 	}
-	printExamples(cfg.Out, region.EdgeURLs, secret)
+	printExamples(cfg.Out, region.EdgeURLs, secret, region.DatabaseURL)
 
 	select {
 	case <-ctx.Done():
@@ -254,7 +254,7 @@ func fetchStats(ctx context.Context, originURL string) (originStats, error) {
 	return stats, err
 }
 
-func printExamples(out io.Writer, edgeURLs []string, secret string) {
+func printExamples(out io.Writer, edgeURLs []string, secret, databaseURL string) {
 	a, b := edgeURLs[0], edgeURLs[len(edgeURLs)-1]
 	fmt.Fprintf(out, `
 API key (query, audit and admin scopes; also saved in the state folder):
@@ -265,7 +265,12 @@ Try:
   curl -s -H 'X-API-Key: %s' '%s/v1/movies?title=les+miserables'
   curl -s -H 'X-API-Key: %s' '%s/v1/movies?cast=john+wayne&year=1950-1959&limit=5'
   curl -s -H 'X-API-Key: %s' '%s/v1/genres'
+  curl -s -X POST -H 'X-API-Key: %s' -d '{"scope": "tag", "target": "y:1994"}' '%s/v1/purge'
+
+Administer this stack's database with movieadmin (the port changes on each run):
+  export ORIGIN_DATABASE_URL='%s'
+  go run ./cmd/movieadmin keys
 
 Press Ctrl-C to stop.
-`, secret, secret, a, secret, b, secret, a, secret, b)
+`, secret, secret, a, secret, b, secret, a, secret, b, secret, a, databaseURL)
 }

@@ -7,10 +7,12 @@
 package tags
 
 import (
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 
+	"moviequery/internal/movie"
 	"moviequery/internal/query"
 )
 
@@ -137,13 +139,50 @@ func Hash(tag string) uint64 {
 	return h
 }
 
-// Valid reports whether s is a tag that changes touch: a value tag with a
-// non-empty value, AnyMovie, Genres or All.
-func Valid(s string) bool {
+// Normalize returns the tag s names in the form changes carry: genre,
+// cast and title values folded with movie.FoldSearch, a year as a plain
+// number. It returns an error saying what is wrong with any other string.
+func Normalize(s string) (string, error) {
 	switch s {
 	case AnyMovie, Genres, All:
-		return true
+		return s, nil
 	}
+
 	prefix, value, ok := strings.Cut(s, ":")
-	return ok && value != "" && strings.Contains("m y g c t", prefix) && len(prefix) == 1
+	if !ok || value == "" {
+		return "", fmt.Errorf("%q is not a cache tag; use m:<movie id>, y:<year>, g:<genre>, c:<cast member>, t:<three title characters>, a, genres or *", s)
+	}
+	switch prefix {
+	case "m":
+		if !movie.ValidID(value) {
+			return "", fmt.Errorf("%q does not name a movie id after m:", s)
+		}
+		return Movie(value), nil
+	case "y":
+		year, err := strconv.Atoi(value)
+		if err != nil || year < movie.MinYear || year > movie.MaxYear {
+			return "", fmt.Errorf("%q does not name a year from %d to %d after y:", s, movie.MinYear, movie.MaxYear)
+		}
+		return Year(year), nil
+	case "g", "c", "t":
+		return foldedTag(prefix, value)
+	}
+	return "", fmt.Errorf("%q is not a cache tag; use m:<movie id>, y:<year>, g:<genre>, c:<cast member>, t:<three title characters>, a, genres or *", s)
+}
+
+func foldedTag(prefix, value string) (string, error) {
+	folded := movie.FoldSearch(value)
+	if folded == "" {
+		return "", fmt.Errorf("%s:%q has no letters or digits to match", prefix, value)
+	}
+	if prefix == "t" && len([]rune(folded)) != GramLength {
+		return "", fmt.Errorf("t:%q must be exactly %d characters of a title", value, GramLength)
+	}
+	return prefix + ":" + folded, nil
+}
+
+// OfMovie returns every tag of a movie's current values: its document and
+// every search it could appear in depend on one of them.
+func OfMovie(f Fields) []string {
+	return OfChange(nil, f)
 }
