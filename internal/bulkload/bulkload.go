@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"iter"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -35,8 +36,8 @@ type Config struct {
 	Workers int
 
 	// Progress, when set, is called after each committed batch with the
-	// number of objects committed so far. Calls come from the workers and
-	// may be concurrent.
+	// number of objects committed so far. Calls come from the workers, one
+	// at a time.
 	Progress func(done int)
 }
 
@@ -95,6 +96,14 @@ func complete(cfg Config) Config {
 	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = def.Workers
+	}
+	if report := cfg.Progress; report != nil {
+		var mu sync.Mutex
+		cfg.Progress = func(done int) {
+			mu.Lock()
+			defer mu.Unlock()
+			report(done)
+		}
 	}
 	return cfg
 }
