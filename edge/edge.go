@@ -60,6 +60,9 @@ type Config struct {
 	// FlushOnChange drops every cached response on every change instead of
 	// the affected ones, to measure what tags save.
 	FlushOnChange bool
+	// HotMB bounds, in megabytes, the pages kept outside bigcache to serve
+	// repeated hits without a copy (see hot.go). 0 turns them off.
+	HotMB int
 	// KeyRefresh is how often the API key list is reloaded from the origin:
 	// the delay before a new or revoked key takes effect.
 	KeyRefresh time.Duration
@@ -86,6 +89,7 @@ func DefaultConfig() Config {
 		CacheFresh:      30 * time.Second,
 		CacheMaxStale:   10 * time.Minute,
 		CacheMaxMB:      512,
+		HotMB:           64,
 		KeyRefresh:      5 * time.Second,
 		FeedInterval:    time.Second,
 		DrainDelay:      5 * time.Second,
@@ -102,6 +106,7 @@ type Server struct {
 	keys     keyring
 	limits   *limiters
 	targets  *targetMemo
+	hot      *hotBudget
 	metrics  *metrics
 	gens     *generations
 	feed     *follower
@@ -141,7 +146,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		logger:    cfg.Logger,
 		refreshes: make(chan struct{}, maxRefreshes),
 		limits:    newLimiters(time.Now),
-		targets:   newTargetMemo(),
+		hot:       &hotBudget{limit: int64(cfg.HotMB) << 20},
 	}
 
 	cacheCfg := cacheConfig(cfg)
@@ -153,6 +158,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("creating cache: %w", err)
 	}
 	s.cache = cache
+	s.targets = newTargetMemo(s.forget)
 	s.gens = newGenerations()
 	s.feed = newFollower(s.gens, s.origin, cfg.FeedInterval, s.metrics, cfg.Logger)
 	s.feed.changeApplied, s.feed.flush = cfg.ChangeApplied, cfg.FlushOnChange

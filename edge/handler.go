@@ -171,10 +171,15 @@ func (s *Server) serveCached(ctx *fasthttp.RequestCtx, t *target, id requestID, 
 
 	var invalidated *entry
 	if t.cached() {
+		if page, ok := s.hotPage(t, hotVariant(gzipWanted)); ok {
+			s.serveHit(ctx, page, t, gzipWanted, id, client)
+			return
+		}
 		if buf, err := s.cache.Get(variant); err == nil {
 			if cached, ok := decodeEntry(buf); ok && time.Since(cached.filledAt) <= s.cfg.CacheMaxStale {
 				if s.gens.valid(t.deps, cached.generation) {
 					s.serveHit(ctx, cached, t, gzipWanted, id, client)
+					s.keepHot(t, hotVariant(gzipWanted), cached)
 					return
 				}
 				invalidated = &cached
@@ -256,8 +261,9 @@ func (s *Server) writeEntry(ctx *fasthttp.RequestCtx, cached entry, gzipped bool
 	}
 	ctx.SetStatusCode(cached.status)
 	ctx.SetContentType("application/json")
-	// The body is the copy bigcache made for this request alone, so the
-	// response can own it without a second copy.
+	// The body is the copy bigcache made, which nothing writes: the
+	// response shares it without a second copy, as later responses of a
+	// hot page do.
 	ctx.Response.SetBodyRaw(cached.body)
 }
 

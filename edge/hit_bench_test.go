@@ -18,8 +18,11 @@ import (
 // newBenchServer returns an edge with one API key and one cached answer of
 // bodySize bytes for the query "genre=drama&year=1994", without an origin.
 func newBenchServer(b *testing.B, bodySize int) (*Server, string) {
+	return newBenchServerWith(b, bodySize, DefaultConfig())
+}
+
+func newBenchServerWith(b *testing.B, bodySize int, cfg Config) (*Server, string) {
 	b.Helper()
-	cfg := DefaultConfig()
 	s, err := New(context.Background(), cfg)
 	if err != nil {
 		b.Fatal(err)
@@ -45,25 +48,38 @@ func newBenchServer(b *testing.B, bodySize int) (*Server, string) {
 }
 
 // BenchmarkHit measures one cache hit through the whole request handler,
-// with a query string spelled differently from its canonical form.
+// with a query string spelled differently from its canonical form: served
+// from the hot page, and with hot pages off, from bigcache.
 func BenchmarkHit(b *testing.B) {
-	for _, size := range []int{1 << 10, 18 << 10} {
-		b.Run(strconv.Itoa(size>>10)+"KiB", func(b *testing.B) {
-			s, secret := newBenchServer(b, size)
-			var ctx fasthttp.RequestCtx
-			ctx.Request.SetRequestURI("/v1/movies?year=1994&genre=DRAMA")
-			ctx.Request.Header.Set("X-API-Key", secret)
+	for _, hotMB := range []int{64, 0} {
+		for _, size := range []int{1 << 10, 18 << 10} {
+			name := strconv.Itoa(size>>10) + "KiB"
+			if hotMB == 0 {
+				name += "/bigcache"
+			}
+			b.Run(name, func(b *testing.B) {
+				cfg := DefaultConfig()
+				cfg.HotMB = hotMB
+				s, secret := newBenchServerWith(b, size, cfg)
+				benchmarkHits(b, s, secret, size)
+			})
+		}
+	}
+}
 
-			b.ReportAllocs()
-			b.SetBytes(int64(size))
-			b.ResetTimer()
-			for b.Loop() {
-				ctx.Response.Reset()
-				s.handle(&ctx)
-			}
-			if ctx.Response.StatusCode() != 200 || string(ctx.Response.Header.Peek("X-Cache")) != "hit" {
-				b.Fatalf("got %d %s, want a 200 hit", ctx.Response.StatusCode(), ctx.Response.Header.Peek("X-Cache"))
-			}
-		})
+func benchmarkHits(b *testing.B, s *Server, secret string, size int) {
+	var ctx fasthttp.RequestCtx
+	ctx.Request.SetRequestURI("/v1/movies?year=1994&genre=DRAMA")
+	ctx.Request.Header.Set("X-API-Key", secret)
+
+	b.ReportAllocs()
+	b.SetBytes(int64(size))
+	b.ResetTimer()
+	for b.Loop() {
+		ctx.Response.Reset()
+		s.handle(&ctx)
+	}
+	if ctx.Response.StatusCode() != 200 || string(ctx.Response.Header.Peek("X-Cache")) != "hit" {
+		b.Fatalf("got %d %s, want a 200 hit", ctx.Response.StatusCode(), ctx.Response.Header.Peek("X-Cache"))
 	}
 }

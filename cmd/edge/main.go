@@ -33,6 +33,7 @@ func main() {
 	fs.DurationVar(&cfg.CacheFresh, "cache-fresh", cfg.CacheFresh, "how long a cached answer is served before a background fill replaces it")
 	fs.DurationVar(&cfg.CacheMaxStale, "cache-max-stale", cfg.CacheMaxStale, "how long a stale answer is served while the origin fails")
 	fs.IntVar(&cfg.CacheMaxMB, "cache-max-mb", cfg.CacheMaxMB, "hard limit of the cache, in megabytes")
+	fs.IntVar(&cfg.HotMB, "hot-mb", cfg.HotMB, "megabytes of hot pages kept outside the cache and served without a copy; 0 turns them off")
 	fs.DurationVar(&cfg.DrainDelay, "drain-delay", cfg.DrainDelay, "time between turning not ready and closing the listener on shutdown")
 	fs.DurationVar(&cfg.FeedInterval, "feed-interval", cfg.FeedInterval, "time between reads of the origin's change feed: the staleness bound when gossip fails")
 	gossipConfig := gossip.Flags(fs)
