@@ -6,8 +6,8 @@ import (
 )
 
 // Hot pages. bigcache copies an entry out of its shard on every read, into
-// a new zeroed allocation: for the 32 KB median page of the Wikipedia data
-// set that copy, and the garbage it leaves, cost more than the rest of a
+// a new zeroed allocation. For the 32 KB median page of the Wikipedia data
+// set, that copy and the garbage it leaves cost more than the rest of a
 // hit. So the copy a hit made is kept on the request URI's target and
 // served again as it is, without a copy, while it is fresh and valid.
 // Responses share the bytes, which nothing writes after the fill. bigcache
