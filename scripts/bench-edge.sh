@@ -5,6 +5,8 @@
 # between the two servers and repeat, and the medians are printed.
 #
 # Usage: scripts/bench-edge.sh [repeats] [seconds]
+# EDGEBENCH_ARGS passes more flags to edgebench, for example
+# EDGEBENCH_ARGS='-hot-mb 512' to keep every warmed page hot.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,7 +22,7 @@ work=$(mktemp -d)
 trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 go build -o "$work/edgebench" ./cmd/edgebench
-"$work/edgebench" -data "$data" -out "$work/env" >"$work/edgebench.log" 2>&1 &
+"$work/edgebench" -data "$data" -out "$work/env" ${EDGEBENCH_ARGS:-} >"$work/edgebench.log" 2>&1 &
 server=$!
 for _ in $(seq 1 300); do
   grep -q '^ready' "$work/edgebench.log" 2>/dev/null && break

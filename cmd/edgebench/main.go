@@ -37,6 +37,7 @@ func main() {
 	flag.IntVar(&cfg.Pages, "pages", 5000, "distinct result pages to warm and request")
 	flag.StringVar(&cfg.Out, "out", "edgebench.env", "file that receives the ports, the key and the paths file")
 	mode := flag.String("mode", "hits", "what to prepare: hits, misses or memory")
+	flag.IntVar(&cfg.HotMB, "hot-mb", -1, "hot page budget of the edge in megabytes (default: the edge's own)")
 	flag.IntVar(&cfg.CacheMaxMB, "cache-max-mb", 0, "cache limit of the edge in megabytes (default: the edge's own for hits, 1 for misses, 4096 for memory)")
 	flag.IntVar(&cfg.Answers, "answers", 100_000, "distinct answers to cache with -mode memory")
 	flag.StringVar(&cfg.EdgeBinary, "edge-binary", "bin/edge", "edge command to run and measure with -mode memory")

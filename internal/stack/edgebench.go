@@ -31,6 +31,9 @@ type EdgeBenchConfig struct {
 
 	// CacheMaxMB is the edge's cache limit; 0 keeps the edge's default.
 	CacheMaxMB int
+	// HotMB is the edge's budget of hot pages; negative keeps the edge's
+	// default.
+	HotMB int
 	// Answers is the number of distinct responses RunEdgeMemory caches.
 	Answers int
 	// EdgeBinary is the edge command RunEdgeMemory runs as its own process.
@@ -120,6 +123,9 @@ func startBenchRegion(ctx context.Context, cfg EdgeBenchConfig, databaseDir stri
 	edgeConfig.DrainDelay = 0
 	if cfg.CacheMaxMB > 0 {
 		edgeConfig.CacheMaxMB = cfg.CacheMaxMB
+	}
+	if cfg.HotMB >= 0 {
+		edgeConfig.HotMB = cfg.HotMB
 	}
 	edgePorts := []int{0}
 	if cfg.EdgeBinary != "" {
