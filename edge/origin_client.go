@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -37,12 +38,32 @@ type originAnswer struct {
 
 // get fetches path (with its query string) from the origin.
 func (c *originClient) get(ctx context.Context, path string) (originAnswer, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	return c.do(ctx, http.MethodGet, path, nil, c.timeout)
+}
+
+// post sends a JSON body to the origin. A purge waits for the origin to
+// forward it to the other regions, so it may take longer than a read.
+func (c *originClient) post(ctx context.Context, path string, body any) (originAnswer, error) {
+	encoded, _ := json.Marshal(body) // the edge's own request types always marshal
+	return c.do(ctx, http.MethodPost, path, encoded, 3*c.timeout)
+}
+
+// do sends one request to the origin, a JSON body when body is not nil,
+// and reads the whole response.
+func (c *originClient) do(ctx context.Context, method, path string, body []byte, timeout time.Duration) (originAnswer, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.baseURL+path, nil)
+	var reader io.Reader
+	if body != nil {
+		reader = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.baseURL+path, reader)
 	if err != nil {
 		return originAnswer{}, fmt.Errorf("building origin request: %w", err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
@@ -56,11 +77,11 @@ func (c *originClient) get(ctx context.Context, path string) (originAnswer, erro
 	}
 	defer resp.Body.Close()
 
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxOriginBody))
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, maxOriginBody))
 	if err != nil {
 		return originAnswer{}, fmt.Errorf("reading origin response: %w", err)
 	}
-	return originAnswer{status: resp.StatusCode, body: body}, nil
+	return originAnswer{status: resp.StatusCode, body: answer}, nil
 }
 
 // keys fetches the active API keys.

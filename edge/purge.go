@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
 	"regexp"
 
@@ -95,31 +93,4 @@ func parsePurge(ctx *fasthttp.RequestCtx) (purgeBody, *apierror.Detail) {
 		return bad("body", `must be one JSON object with "scope" ("movie", "tag" or "all") and "target", such as {"scope": "movie", "target": "<movie id>"}`)
 	}
 	return body, nil
-}
-
-// post sends a JSON body to the origin.
-func (c *originClient) post(ctx context.Context, path string, body any) (originAnswer, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.timeout*3)
-	defer cancel()
-
-	encoded, _ := json.Marshal(body)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.baseURL+path, bytes.NewReader(encoded))
-	if err != nil {
-		return originAnswer{}, fmt.Errorf("building origin request: %w", err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return originAnswer{}, fmt.Errorf("calling origin: %w", err)
-	}
-	defer resp.Body.Close()
-	answer, err := io.ReadAll(io.LimitReader(resp.Body, maxOriginBody))
-	if err != nil {
-		return originAnswer{}, fmt.Errorf("reading origin response: %w", err)
-	}
-	return originAnswer{status: resp.StatusCode, body: answer}, nil
 }
