@@ -151,17 +151,16 @@ func (s *Server) allowed(ctx *fasthttp.RequestCtx, key apikey.Key, scope string,
 	if key.Has(scope) {
 		return true
 	}
-	s.writeError(ctx, http.StatusForbidden, apierror.Detail{Code: apierror.CodeForbidden, Message: "this API key lacks the " + scope + " scope; use a key that holds it", RequestID: id.String()})
+	s.writeError(ctx, http.StatusForbidden, apierror.Detail{Code: apierror.CodeForbidden, Message: "this API key lacks the " + scope + " scope; use a key with that scope", RequestID: id.String()})
 	return false
 }
 
-// serveCached answers from the cache, or fetches the target from the origin
-// once for all concurrent requests of the same key and caches the answer
-// when it is a success or a 404. An answer older than CacheFresh is still
-// served, marked stale, while a background fill replaces it; that also
-// keeps answering while the origin is down, until CacheMaxStale. An answer
-// that a change has invalidated is served, marked stale, only while the
-// origin is down.
+// serveCached serves the target from the cache, or fetches it from the
+// origin once for all concurrent requests of the same key and caches a
+// success or a 404. A response older than CacheFresh is still served,
+// marked stale, while a background fill replaces it. While the origin is
+// down, stale responses are served until CacheMaxStale, and so are
+// responses that a change has invalidated.
 func (s *Server) serveCached(ctx *fasthttp.RequestCtx, t *target, id requestID, client string) {
 	gzipWanted := ctx.Request.Header.HasAcceptEncoding("gzip")
 	variant := t.cacheKey
@@ -210,8 +209,8 @@ func (s *Server) serveCached(ctx *fasthttp.RequestCtx, t *target, id requestID, 
 }
 
 // fillCurrent fills the target, and fills it once more when the fill it
-// joined began before an invalidation this edge has already applied: a
-// request must not get a response older than what the edge knows.
+// joined began before an invalidation this edge has already applied. So a
+// request never gets a response older than the edge's watermark.
 func (s *Server) fillCurrent(ctx context.Context, t *target) (filledEntry, error) {
 	filled, err := s.fill(ctx, t)
 	if err != nil || !t.cached() || s.gens.valid(t.deps, filled.plain.generation) {

@@ -13,6 +13,9 @@ import (
 // Responses share the bytes, which nothing writes after the fill. bigcache
 // stays the cache of record: a hot page is dropped when it turns stale or
 // invalid, and the next hit reads bigcache again.
+//
+// NOTE: pages are kept per request URI, so two spellings of one query keep
+// two copies of the same bytes against the budget.
 
 // hotPage is one variant of a response kept on a target.
 type hotPage struct {

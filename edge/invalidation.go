@@ -15,12 +15,12 @@ import (
 	"moviequery/internal/tags"
 )
 
-// generations records which cached responses invalidations have dropped
+// generations records which cached responses invalidations have dropped,
 // without touching the cache. Every invalidation takes the next number of
-// a counter and stamps it on the tags it touches. A fill notes the counter
-// before it asks the origin; its response is valid while every tag it
-// depends on carries a smaller stamp, so a fill that began before an
-// invalidation can never be served after it, whenever it is stored.
+// a counter and stamps it on the tags it touches. A fill reads the counter
+// before it requests the origin. Its response is valid while every tag it
+// depends on carries a smaller stamp. So a fill that began before an
+// invalidation is never served after it, whenever it is stored.
 type generations struct {
 	counter atomic.Uint64
 
@@ -198,7 +198,7 @@ func (f *follower) run(ctx context.Context) {
 		case <-f.wake:
 		}
 		if err := f.catchUp(ctx); err != nil && ctx.Err() == nil {
-			f.logger.Warn("reading the change feed; serving what the cache holds meanwhile", "error", err)
+			f.logger.Warn("reading the change feed failed; serving the cached responses meanwhile and retrying at the next interval", "error", err)
 		}
 	}
 }

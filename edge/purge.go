@@ -69,7 +69,8 @@ const maxPurgeBody = 4 << 10
 
 var idempotencyKey = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
-// parsePurge reads a purge request, or says what is wrong with it.
+// parsePurge reads a purge request, or returns the error detail that names
+// what is wrong with it.
 func parsePurge(ctx *fasthttp.RequestCtx) (purgeBody, *apierror.Detail) {
 	var body purgeBody
 	bad := func(param, message string) (purgeBody, *apierror.Detail) {

@@ -191,7 +191,7 @@ func (s *Store) Purges(ctx context.Context, limit int) ([]Purge, error) {
 	return purges, nil
 }
 
-// PurgeResponse is the answer to a purge request: the recorded purge,
+// PurgeResponse is the response to a purge request: the recorded purge,
 // whether this request recorded it, and what each region did.
 type PurgeResponse struct {
 	Purge   Purge         `json:"purge"`

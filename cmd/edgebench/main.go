@@ -8,7 +8,7 @@
 //   - misses: runs one edge with a tiny cache and writes a file of distinct
 //     queries per query kind. scripts/bench-edge-miss.sh drives wrk.
 //   - memory: runs the -edge-binary command as its own process, fills its
-//     cache with -answers distinct responses and prints its heap and resident
+//     cache with -responses distinct responses and prints its heap and resident
 //     memory, then exits.
 //
 // The hits and misses modes write the URLs, the key and the paths files to
@@ -39,7 +39,7 @@ func main() {
 	mode := flag.String("mode", "hits", "what to prepare: hits, misses or memory")
 	flag.IntVar(&cfg.HotMB, "hot-mb", -1, "hot page budget of the edge in megabytes (default: the edge's own)")
 	flag.IntVar(&cfg.CacheMaxMB, "cache-max-mb", 0, "cache limit of the edge in megabytes (default: the edge's own for hits, 1 for misses, 4096 for memory)")
-	flag.IntVar(&cfg.Answers, "answers", 100_000, "distinct answers to cache with -mode memory")
+	flag.IntVar(&cfg.Responses, "responses", 100_000, "distinct responses to cache with -mode memory")
 	flag.StringVar(&cfg.EdgeBinary, "edge-binary", "bin/edge", "edge command to run and measure with -mode memory")
 	flag.StringVar(&cfg.DatabaseDir, "database-dir", "", "with -mode misses: a kept PostgreSQL cluster folder holding -generated movies (as cmd/searchbench -dir DIR leaves in DIR/generated); skips loading -data")
 	generated := flag.Int("generated", 1_000_000, "with -database-dir: number of generated movies in the database")

@@ -1,7 +1,8 @@
-// Command invalidationbench measures cache invalidation on this machine:
-// the delay from a commit to the last of five gossiping edges applying it,
-// and the hit ratio of a mixed stream of queries and updates when edges
-// drop the affected responses, against flushing everything on each change.
+// Command invalidationbench measures cache invalidation on this machine.
+// It times the delay from a commit to the last of five gossiping edges
+// applying it. It then compares the hit ratio of a mixed stream of queries
+// and updates when edges drop the affected responses with the ratio when
+// they flush everything on each change.
 package main
 
 import (

@@ -116,7 +116,7 @@ func (m *Member) Members() int {
 }
 
 // Broadcast spreads a message to every other member: at once, directly to
-// each member it knows, and by gossip. memberlist sends a
+// each member in its member list, and by gossip. memberlist sends a
 // queued message to a few random members only, so every member that
 // receives a message for the first time queues it again: the message
 // spreads like an epidemic and reaches the whole cluster in a number of

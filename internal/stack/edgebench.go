@@ -34,8 +34,8 @@ type EdgeBenchConfig struct {
 	// HotMB is the edge's budget of hot pages; negative keeps the edge's
 	// default.
 	HotMB int
-	// Answers is the number of distinct responses RunEdgeMemory caches.
-	Answers int
+	// Responses is the number of distinct responses RunEdgeMemory caches.
+	Responses int
 	// EdgeBinary is the edge command RunEdgeMemory runs as its own process.
 	// When set, the region starts no edge in process.
 	EdgeBinary string

@@ -19,7 +19,7 @@ import (
 
 // RunEdgeMemory loads the data set into a region and starts the edge binary
 // cfg.EdgeBinary as a process of its own. It fills the edge's cache with
-// cfg.Answers distinct real responses (years, year ranges, genres, cast
+// cfg.Responses distinct real responses (years, year ranges, genres, cast
 // members, title words, combinations and movie ids, interleaved) and prints
 // the edge's Go heap and resident memory before and after.
 func RunEdgeMemory(ctx context.Context, cfg EdgeBenchConfig, out io.Writer) error {
@@ -29,9 +29,9 @@ func RunEdgeMemory(ctx context.Context, cfg EdgeBenchConfig, out io.Writer) erro
 	}
 	defer region.Close()
 
-	paths := interleave(queryCorpus(parseRecords(updates)), cfg.Answers)
-	if len(paths) < cfg.Answers {
-		return fmt.Errorf("the data set yields %d distinct queries, fewer than the %d requested", len(paths), cfg.Answers)
+	paths := interleave(queryCorpus(parseRecords(updates)), cfg.Responses)
+	if len(paths) < cfg.Responses {
+		return fmt.Errorf("the data set yields %d distinct queries, fewer than the %d requested", len(paths), cfg.Responses)
 	}
 
 	edgeURL, pid, stop, err := startEdgeProcess(ctx, cfg, region.OriginURL, key)
