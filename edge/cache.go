@@ -2,14 +2,15 @@ package edge
 
 import (
 	"bytes"
-	"compress/gzip"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"hash/maphash"
+	"sync"
 	"time"
 
 	"github.com/allegro/bigcache/v3"
+	"github.com/klauspost/compress/gzip"
 )
 
 // keyedHasher hashes cache keys with a seed chosen at random when the edge
@@ -44,15 +45,20 @@ type entry struct {
 
 const entryHeader = 2 + 8 + 8 + 18
 
-func (e entry) encode() []byte {
-	buf := make([]byte, entryHeader+len(e.body))
-	binary.BigEndian.PutUint16(buf, uint16(e.status))
-	binary.BigEndian.PutUint64(buf[2:], uint64(e.filledAt.UnixMilli()))
-	binary.BigEndian.PutUint64(buf[10:], e.generation)
-	copy(buf[18:36], e.etag)
-	copy(buf[entryHeader:], e.body)
-	return buf
+// appendEncoded appends the encoded entry to buf.
+func (e entry) appendEncoded(buf []byte) []byte {
+	buf = binary.BigEndian.AppendUint16(buf, uint16(e.status))
+	buf = binary.BigEndian.AppendUint64(buf, uint64(e.filledAt.UnixMilli()))
+	buf = binary.BigEndian.AppendUint64(buf, e.generation)
+	var etag [18]byte
+	copy(etag[:], e.etag)
+	buf = append(buf, etag[:]...)
+	return append(buf, e.body...)
 }
+
+// encodeBuffers keeps the buffers entries are encoded into before
+// bigcache copies them into its own memory.
+var encodeBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
 // decodeEntry reads an encoded entry. The body aliases buf.
 func decodeEntry(buf []byte) (entry, bool) {
@@ -71,17 +77,38 @@ func decodeEntry(buf []byte) (entry, bool) {
 // etagOf returns a strong validator for a body, quoted: the same on every
 // edge for the same answer, so a client moving between edges still gets
 // 304s.
-func etagOf(body []byte) []byte {
-	sum := sha256.Sum256(body)
+func etagOf(body, suffix []byte) []byte {
+	h := sha256.New()
+	h.Write(body)
+	h.Write(suffix)
+	sum := h.Sum(nil)
 	return []byte(`"` + hex.EncodeToString(sum[:8]) + `"`)
 }
+
+// gzipETagSuffix is hashed after the body for the ETag of the gzip
+// variant: a strong validator differs between content codings.
+var gzipETagSuffix = []byte("\x00gzip")
+
+// gzipWriters keeps compressors between fills. A new compressor allocates
+// hash tables several times the size of a typical page, and on the miss
+// path that garbage kept the collector busy.
+var gzipWriters = sync.Pool{New: func() any {
+	w, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed) // BestSpeed is a valid level
+	return w
+}}
 
 // gzipped compresses a body once, when its entry is filled.
 func gzipped(body []byte) []byte {
 	var buf bytes.Buffer
-	w, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed) // BestSpeed is a valid level
+	buf.Grow(len(body)/4 + 64)
+
+	w := gzipWriters.Get().(*gzip.Writer)
+	w.Reset(&buf)
 	w.Write(body)
 	w.Close()
+	w.Reset(nil)
+	gzipWriters.Put(w)
+
 	return buf.Bytes()
 }
 

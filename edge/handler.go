@@ -331,19 +331,22 @@ func (s *Server) fill(ctx context.Context, t *target) (filledEntry, error) {
 }
 
 func newFilledEntry(answer originAnswer, now time.Time, generation uint64) filledEntry {
-	plain := entry{status: answer.status, filledAt: now, generation: generation, etag: etagOf(answer.body), body: answer.body}
+	plain := entry{status: answer.status, filledAt: now, generation: generation, etag: etagOf(answer.body, nil), body: answer.body}
 	compressed := plain
 	if answer.status == http.StatusOK {
 		compressed.body = gzipped(answer.body)
-		// A strong validator differs between content codings.
-		compressed.etag = etagOf(append(append([]byte(nil), answer.body...), "\x00gzip"...))
+		compressed.etag = etagOf(answer.body, gzipETagSuffix)
 	}
 	return filledEntry{plain: plain, gzip: compressed}
 }
 
 func (s *Server) store(ctx context.Context, t *target, filled filledEntry) {
+	buf := encodeBuffers.Get().(*[]byte)
+	defer encodeBuffers.Put(buf)
+
 	for key, e := range map[string]entry{t.cacheKey: filled.plain, t.gzipKey: filled.gzip} {
-		if err := s.cache.Set(key, e.encode()); err != nil {
+		*buf = e.appendEncoded((*buf)[:0])
+		if err := s.cache.Set(key, *buf); err != nil {
 			s.logger.WarnContext(ctx, "caching origin answer", "key_bytes", len(key), "bytes", len(e.body), "error", err)
 		}
 	}

@@ -77,11 +77,30 @@ func (c *originClient) do(ctx context.Context, method, path string, body []byte,
 	}
 	defer resp.Body.Close()
 
-	answer, err := io.ReadAll(io.LimitReader(resp.Body, maxOriginBody))
+	answer, err := readOriginBody(resp)
 	if err != nil {
 		return originAnswer{}, fmt.Errorf("reading origin response: %w", err)
 	}
 	return originAnswer{status: resp.StatusCode, body: answer}, nil
+}
+
+// readOriginBody reads a response body into one buffer of its stated
+// length. It rejects a body over maxOriginBody rather than cut it short.
+func readOriginBody(resp *http.Response) ([]byte, error) {
+	if resp.ContentLength > maxOriginBody {
+		return nil, fmt.Errorf("the origin sent %d bytes, over the edge's limit of %d", resp.ContentLength, maxOriginBody)
+	}
+	if resp.ContentLength >= 0 {
+		body := make([]byte, resp.ContentLength)
+		_, err := io.ReadFull(resp.Body, body)
+		return body, err
+	}
+
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxOriginBody+1))
+	if err == nil && len(body) > maxOriginBody {
+		return nil, fmt.Errorf("the origin sent more than the edge's limit of %d bytes", maxOriginBody)
+	}
+	return body, err
 }
 
 // keys fetches the active API keys.

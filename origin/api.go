@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -82,6 +81,8 @@ func (a *api) instrument(route string, fn handlerFunc) http.Handler {
 func (a *api) write(ctx context.Context, w http.ResponseWriter, r *http.Request, body []byte, err error) int {
 	w.Header().Set("Content-Type", "application/json")
 	if err == nil {
+		// A stated length lets the edge read the response into one buffer.
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 		w.WriteHeader(http.StatusOK)
 		w.Write(body)
 		return http.StatusOK
@@ -138,19 +139,27 @@ func (a *api) searchMovies(ctx context.Context, r *http.Request) ([]byte, error)
 // encodePage writes a page as {"movies":[...],"total":N,"next_cursor":...}
 // by joining the stored documents, which are JSON already.
 func encodePage(page Page) []byte {
-	var b strings.Builder
-	b.WriteString(`{"movies":[`)
-	b.WriteString(strings.Join(page.Documents, ","))
-	b.WriteString(`],"total":`)
-	b.WriteString(strconv.FormatInt(page.Total, 10))
-	b.WriteString(`,"next_cursor":`)
-	if page.NextCursor == "" {
-		b.WriteString("null")
-	} else {
-		b.WriteString(strconv.Quote(page.NextCursor))
+	size := 64 + len(page.NextCursor)
+	for _, document := range page.Documents {
+		size += len(document) + 1
 	}
-	b.WriteString("}")
-	return []byte(b.String())
+
+	b := make([]byte, 0, size)
+	b = append(b, `{"movies":[`...)
+	for i, document := range page.Documents {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, document...)
+	}
+	b = append(b, `],"total":`...)
+	b = strconv.AppendInt(b, page.Total, 10)
+	b = append(b, `,"next_cursor":`...)
+	if page.NextCursor == "" {
+		return append(b, "null}"...)
+	}
+	b = strconv.AppendQuote(b, page.NextCursor)
+	return append(b, '}')
 }
 
 func (a *api) getMovie(ctx context.Context, r *http.Request) ([]byte, error) {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Load-tests cache misses per query kind. One edge with a 1 MB cache sits in
-# front of the origin and PostgreSQL. For each kind, wrk walks a file of
+# Load-tests cache misses per query kind. One edge with a 1 MB cache, a
+# process of its own as in a pod, sits in front of the origin and
+# PostgreSQL. For each kind, wrk walks a file of
 # distinct queries in order, so every request is a miss until the file's
 # end. The edge's hit and miss counters are read before and after
 # each run to show it. Runs alternate between the kinds and repeat; the
@@ -27,8 +28,9 @@ work=$(mktemp -d)
 trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 go build -o "$work/edgebench" ./cmd/edgebench
+go build -o "$work/edge" ./cmd/edge
 # shellcheck disable=SC2086
-"$work/edgebench" -mode misses -data "$data" -out "$work/env" ${EDGEBENCH_ARGS:-} >"$work/edgebench.log" 2>&1 &
+"$work/edgebench" -mode misses -data "$data" -edge-binary "$work/edge" -out "$work/env" ${EDGEBENCH_ARGS:-} >"$work/edgebench.log" 2>&1 &
 server=$!
 for _ in $(seq 1 300); do
   grep -q '^ready' "$work/edgebench.log" 2>/dev/null && break

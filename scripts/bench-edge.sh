@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Load-tests cache hits: the edge against a bare fasthttp handler that
 # returns a fixed body of the same median size, in the same run, with wrk.
-# The server process is pinned to CPU 1 and wrk to CPU 0; runs alternate
+# The edge runs as its own process, as in a pod. The edge and the process
+# serving the bare handler are pinned to CPU 1 and wrk to CPU 0; runs alternate
 # between the two servers and repeat, and the medians are printed.
 #
 # Usage: scripts/bench-edge.sh [repeats] [seconds]
@@ -22,7 +23,9 @@ work=$(mktemp -d)
 trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 go build -o "$work/edgebench" ./cmd/edgebench
-"$work/edgebench" -data "$data" -out "$work/env" ${EDGEBENCH_ARGS:-} >"$work/edgebench.log" 2>&1 &
+go build -o "$work/edge" ./cmd/edge
+# shellcheck disable=SC2086
+"$work/edgebench" -data "$data" -edge-binary "$work/edge" -out "$work/env" ${EDGEBENCH_ARGS:-} >"$work/edgebench.log" 2>&1 &
 server=$!
 for _ in $(seq 1 300); do
   grep -q '^ready' "$work/edgebench.log" 2>/dev/null && break
@@ -34,6 +37,7 @@ cat "$work/edgebench.log"
 # shellcheck disable=SC1091
 source "$work/env"
 taskset -a -cp 1 "$PID" >/dev/null
+taskset -a -cp 1 "$EDGE_PID" >/dev/null
 
 cat >"$work/paths.lua" <<LUA
 local paths = {}

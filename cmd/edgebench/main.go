@@ -40,7 +40,7 @@ func main() {
 	flag.IntVar(&cfg.HotMB, "hot-mb", -1, "hot page budget of the edge in megabytes (default: the edge's own)")
 	flag.IntVar(&cfg.CacheMaxMB, "cache-max-mb", 0, "cache limit of the edge in megabytes (default: the edge's own for hits, 1 for misses, 4096 for memory)")
 	flag.IntVar(&cfg.Responses, "responses", 100_000, "distinct responses to cache with -mode memory")
-	flag.StringVar(&cfg.EdgeBinary, "edge-binary", "bin/edge", "edge command to run and measure with -mode memory")
+	flag.StringVar(&cfg.EdgeBinary, "edge-binary", "bin/edge", "edge command to run as its own process and measure")
 	flag.StringVar(&cfg.DatabaseDir, "database-dir", "", "with -mode misses: a kept PostgreSQL cluster folder holding -generated movies (as cmd/searchbench -dir DIR leaves in DIR/generated); skips loading -data")
 	generated := flag.Int("generated", 1_000_000, "with -database-dir: number of generated movies in the database")
 	seed := flag.Uint64("seed", 1, "with -database-dir: seed of the generated movies")
@@ -71,9 +71,6 @@ func main() {
 }
 
 func runMode(ctx context.Context, mode string, cfg stack.EdgeBenchConfig) error {
-	if mode != "memory" {
-		cfg.EdgeBinary = "" // the edge runs in this process
-	}
 	switch mode {
 	case "hits":
 		return stack.RunEdgeBench(ctx, cfg, os.Stdout)

@@ -6,8 +6,10 @@ import (
 	"encoding/base32"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/cases"
 	"golang.org/x/text/runes"
@@ -61,18 +63,43 @@ func ValidID(s string) bool {
 // white space collapsed to one space. Both the stored values and the query
 // terms go through it, so composed and decomposed input match alike.
 func FoldSearch(s string) string {
-	stripped, _, err := transform.String(searchFolder(), s)
+	return strings.Join(strings.Fields(foldText(s)), " ")
+}
+
+// foldText removes accents and folds case. ASCII text has no accents and
+// folds to lower case; other text goes through the Unicode transformers.
+func foldText(s string) string {
+	if isASCII(s) {
+		return strings.ToLower(s)
+	}
+
+	folder := searchFolders.Get().(transform.Transformer)
+	defer searchFolders.Put(folder)
+
+	stripped, _, err := transform.String(folder, s)
 	if err != nil {
 		// The transformers used never fail on valid strings; fall back to
 		// case folding alone rather than lose the value.
-		stripped = cases.Fold().String(s)
+		return cases.Fold().String(s)
 	}
-	return strings.Join(strings.Fields(stripped), " ")
+	return stripped
 }
 
-func searchFolder() transform.Transformer {
-	return transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), cases.Fold(), norm.NFC)
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
+
+// searchFolders keeps transformer chains between calls. Each chain holds
+// buffers of several kilobytes, which ingest would otherwise allocate for
+// every title and cast member it folds.
+var searchFolders = sync.Pool{New: func() any {
+	return transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), cases.Fold(), norm.NFC)
+}}
 
 // FoldSearchAll applies FoldSearch to every value, dropping values that fold
 // to nothing (the data set has cast entries such as "." and ")" that still

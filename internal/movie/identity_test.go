@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+	"unicode/utf8"
+
+	"golang.org/x/text/transform"
 )
 
 func ptr(s string) *string { return &s }
@@ -126,4 +129,23 @@ func readArray(t *testing.T, file string) []json.RawMessage {
 		t.Fatalf("%s: %v", file, err)
 	}
 	return raws
+}
+
+// TestFoldASCIIAgreesWithTransformers checks the ASCII shortcut of
+// FoldSearch against the Unicode transformers it skips.
+func TestFoldASCIIAgreesWithTransformers(t *testing.T) {
+	var all []byte
+	for b := byte(0); b < utf8.RuneSelf; b++ {
+		all = append(all, b)
+	}
+	folder := searchFolders.Get().(transform.Transformer)
+	defer searchFolders.Put(folder)
+
+	want, _, err := transform.String(folder, string(all))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := foldText(string(all)); got != want {
+		t.Errorf("foldText of the ASCII bytes = %q, the transformers give %q", got, want)
+	}
 }

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -36,8 +35,10 @@ type EdgeBenchConfig struct {
 	HotMB int
 	// Responses is the number of distinct responses RunEdgeMemory caches.
 	Responses int
-	// EdgeBinary is the edge command RunEdgeMemory runs as its own process.
-	// When set, the region starts no edge in process.
+	// EdgeBinary is the edge command the benchmarks run as a process of
+	// its own, as in a pod: the harness's heap (the data set, the
+	// queries, the in-process S3 and SQS) stays out of the edge's garbage
+	// collection. When empty, the region runs its edge in process.
 	EdgeBinary string
 	// DatabaseDir, when set, is a kept PostgreSQL cluster folder whose
 	// database holds the movies Generated yields, for example as loaded by
@@ -58,8 +59,14 @@ func RunEdgeBench(ctx context.Context, cfg EdgeBenchConfig, out io.Writer) error
 	}
 	defer region.Close()
 
+	edgeURL, edgePID, stopEdge, err := benchEdge(ctx, cfg, region, key)
+	if err != nil {
+		return err
+	}
+	defer stopEdge()
+
 	paths := benchPaths(cfg.Pages)
-	sizes, err := warm(ctx, region.EdgeURLs[0], key, paths)
+	sizes, err := warm(ctx, edgeURL, key, paths)
 	if err != nil {
 		return err
 	}
@@ -72,10 +79,10 @@ func RunEdgeBench(ctx context.Context, cfg EdgeBenchConfig, out io.Writer) error
 	}
 	defer stopBare()
 
-	if err := writeBenchEnv(cfg, region.EdgeURLs[0], bareURL, key, paths); err != nil {
+	if err := writeBenchEnv(cfg, edgeURL, edgePID, bareURL, key, paths); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "ready: edge %s, bare handler %s, pid %d; settings in %s\n", region.EdgeURLs[0], bareURL, os.Getpid(), cfg.Out)
+	fmt.Fprintf(out, "ready: edge %s (pid %d), bare handler %s (pid %d); settings in %s\n", edgeURL, edgePID, bareURL, os.Getpid(), cfg.Out)
 	<-ctx.Done()
 	return nil
 }
@@ -110,6 +117,15 @@ func benchRegionWithData(ctx context.Context, cfg EdgeBenchConfig, out io.Writer
 	return region, secret, updates, nil
 }
 
+// benchEdge returns the address of the edge under test: a process of
+// cfg.EdgeBinary, or the region's own edge when that is empty.
+func benchEdge(ctx context.Context, cfg EdgeBenchConfig, region *Region, key string) (edgeURL string, pid int, stop func(), err error) {
+	if cfg.EdgeBinary == "" {
+		return region.EdgeURLs[0], os.Getpid(), func() {}, nil
+	}
+	return startEdgeProcess(ctx, cfg, region.OriginURL, key)
+}
+
 // startBenchRegion starts a durable PostgreSQL cluster in databaseDir
 // (reusing the cluster a kept folder holds) and a region on it with one
 // edge, unless cfg.EdgeBinary is set.
@@ -133,6 +149,9 @@ func startBenchRegion(ctx context.Context, cfg EdgeBenchConfig, databaseDir stri
 	}
 	region, err := StartRegion(ctx, RegionConfig{
 		Name: "us-east-1", DatabaseURL: cluster.DSN(), Bucket: "movie-updates", Queue: "movie-updates",
+		// The bucket lives in a file, off the Go heap that the in-process
+		// origin collects.
+		StateDir:  cfg.Dir,
 		EdgePorts: edgePorts, Edge: edgeConfig,
 	})
 	if err != nil {
@@ -231,11 +250,11 @@ func serveBare(size int) (string, func(), error) {
 	return "http://" + ln.Addr().String(), func() { server.Shutdown() }, nil
 }
 
-func writeBenchEnv(cfg EdgeBenchConfig, edgeURL, bareURL, key string, paths []string) error {
+func writeBenchEnv(cfg EdgeBenchConfig, edgeURL string, edgePID int, bareURL, key string, paths []string) error {
 	pathsFile := cfg.Out + ".paths"
 	if err := os.WriteFile(pathsFile, []byte(strings.Join(paths, "\n")+"\n"), 0o644); err != nil {
 		return err
 	}
-	env := fmt.Sprintf("EDGE_URL=%s\nBARE_URL=%s\nAPI_KEY=%s\nPATHS=%s\nPID=%s\n", edgeURL, bareURL, key, pathsFile, strconv.Itoa(os.Getpid()))
+	env := fmt.Sprintf("EDGE_URL=%s\nBARE_URL=%s\nAPI_KEY=%s\nPATHS=%s\nPID=%d\nEDGE_PID=%d\n", edgeURL, bareURL, key, pathsFile, os.Getpid(), edgePID)
 	return os.WriteFile(cfg.Out, []byte(env), 0o600)
 }

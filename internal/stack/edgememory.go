@@ -100,8 +100,14 @@ func startEdgeProcess(ctx context.Context, cfg EdgeBenchConfig, originURL, key s
 	address := ln.Addr().String()
 	ln.Close()
 
-	cmd := exec.CommandContext(ctx, cfg.EdgeBinary, "-listen", address, "-origin-url", originURL,
-		"-cache-max-mb", strconv.Itoa(cfg.CacheMaxMB), "-cache-fresh", "1h", "-cache-max-stale", "2h", "-drain-delay", "0s")
+	args := []string{"-listen", address, "-origin-url", originURL, "-cache-fresh", "1h", "-cache-max-stale", "2h", "-drain-delay", "0s"}
+	if cfg.CacheMaxMB > 0 {
+		args = append(args, "-cache-max-mb", strconv.Itoa(cfg.CacheMaxMB))
+	}
+	if cfg.HotMB >= 0 {
+		args = append(args, "-hot-mb", strconv.Itoa(cfg.HotMB))
+	}
+	cmd := exec.CommandContext(ctx, cfg.EdgeBinary, args...)
 	cmd.Stderr = io.Discard
 	if err := cmd.Start(); err != nil {
 		return "", 0, nil, fmt.Errorf("starting %s: %w", cfg.EdgeBinary, err)

@@ -25,8 +25,14 @@ func RunEdgeMisses(ctx context.Context, cfg EdgeBenchConfig, out io.Writer) erro
 	}
 	defer region.Close()
 
+	edgeURL, edgePID, stopEdge, err := benchEdge(ctx, cfg, region, key)
+	if err != nil {
+		return err
+	}
+	defer stopEdge()
+
 	corpus := queryCorpus(records)
-	env := fmt.Sprintf("EDGE_URL=%s\nAPI_KEY=%s\nPID=%d\nKINDS=%q\n", region.EdgeURLs[0], key, os.Getpid(), strings.Join(QueryKinds, " "))
+	env := fmt.Sprintf("EDGE_URL=%s\nAPI_KEY=%s\nPID=%d\nEDGE_PID=%d\nKINDS=%q\n", edgeURL, key, os.Getpid(), edgePID, strings.Join(QueryKinds, " "))
 	for _, kind := range QueryKinds {
 		corpus[kind] = corpus[kind][:min(len(corpus[kind]), maxMissQueries)]
 		file := cfg.Out + "." + kind + ".paths"
@@ -40,7 +46,7 @@ func RunEdgeMisses(ctx context.Context, cfg EdgeBenchConfig, out io.Writer) erro
 		return err
 	}
 
-	fmt.Fprintf(out, "ready: edge %s with a %s MB cache, pid %d; settings in %s\n", region.EdgeURLs[0], strconv.Itoa(cfg.CacheMaxMB), os.Getpid(), cfg.Out)
+	fmt.Fprintf(out, "ready: edge %s (pid %d) with a %s MB cache, origin pid %d; settings in %s\n", edgeURL, edgePID, strconv.Itoa(cfg.CacheMaxMB), os.Getpid(), cfg.Out)
 	<-ctx.Done()
 	return nil
 }
