@@ -77,17 +77,17 @@ func decodeEntry(buf []byte) (entry, bool) {
 // etagOf returns a strong validator for a body, quoted: the same on every
 // edge for the same answer, so a client moving between edges still gets
 // 304s.
-func etagOf(body, suffix []byte) []byte {
-	h := sha256.New()
-	h.Write(body)
-	h.Write(suffix)
-	sum := h.Sum(nil)
+func etagOf(body []byte) []byte {
+	sum := sha256.Sum256(body)
 	return []byte(`"` + hex.EncodeToString(sum[:8]) + `"`)
 }
 
-// gzipETagSuffix is hashed after the body for the ETag of the gzip
-// variant: a strong validator differs between content codings.
-var gzipETagSuffix = []byte("\x00gzip")
+// gzipETag returns the validator of a body's gzip variant, derived from
+// the plain variant's validator without reading the body again. A strong
+// validator differs between content codings.
+func gzipETag(plainETag []byte) []byte {
+	return etagOf(append(append([]byte(nil), plainETag...), "\x00gzip"...))
+}
 
 // gzipWriters keeps compressors between fills. A new compressor allocates
 // hash tables several times the size of a typical page, and on the miss

@@ -331,11 +331,11 @@ func (s *Server) fill(ctx context.Context, t *target) (filledEntry, error) {
 }
 
 func newFilledEntry(answer originAnswer, now time.Time, generation uint64) filledEntry {
-	plain := entry{status: answer.status, filledAt: now, generation: generation, etag: etagOf(answer.body, nil), body: answer.body}
+	plain := entry{status: answer.status, filledAt: now, generation: generation, etag: etagOf(answer.body), body: answer.body}
 	compressed := plain
 	if answer.status == http.StatusOK {
 		compressed.body = gzipped(answer.body)
-		compressed.etag = etagOf(answer.body, gzipETagSuffix)
+		compressed.etag = gzipETag(plain.etag)
 	}
 	return filledEntry{plain: plain, gzip: compressed}
 }

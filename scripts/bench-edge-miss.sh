@@ -1,14 +1,22 @@
 #!/usr/bin/env bash
 # Load-tests cache misses per query kind. One edge with a 1 MB cache, a
 # process of its own as in a pod, sits in front of the origin and
-# PostgreSQL. For each kind, wrk walks a file of
-# distinct queries in order, so every request is a miss until the file's
-# end. The edge's hit and miss counters are read before and after
-# each run to show it. Runs alternate between the kinds and repeat; the
-# medians are printed. Nothing is pinned: the edge, the origin, PostgreSQL
-# and wrk share both cores.
+# PostgreSQL. For each kind, the load tools walk a file of distinct
+# queries in order, so every request is a miss until the file's end. The
+# edge's hit and miss counters are read before and after each run to show
+# it. Each kind gets two runs at 8 connections:
 #
-# Usage: scripts/bench-edge-miss.sh [repeats] [seconds] [connections]
+#   - saturated: wrk keeps every connection busy, so the figures are the
+#     chain's throughput and the queueing at that throughput;
+#   - fixed rate: vegeta offers a fixed number of requests a second with at
+#     most as many requests in flight as connections, so the figures are
+#     the latency a client sees below saturation.
+#
+# Runs alternate between the kinds and repeat; the medians are printed.
+# Nothing is pinned: the edge, the origin, PostgreSQL and the load tool
+# share both cores.
+#
+# Usage: scripts/bench-edge-miss.sh [repeats] [seconds] [connections] [rate]
 # EDGEBENCH_ARGS passes more flags to edgebench, for example
 # "-database-dir DIR/generated" to use the generated million movies of a
 # kept cmd/searchbench folder instead of loading the data set.
@@ -18,10 +26,15 @@ cd "$(dirname "$0")/.."
 repeats=${1:-3}
 seconds=${2:-10}
 connections=${3:-8}
+rate=${4:-500}
 data=${DATA:-../shared/data/wikipedia-movie-data}
 
 if ! command -v wrk >/dev/null; then
   apt-get update -qq && apt-get install -y -qq wrk >/dev/null
+fi
+vegeta=bin/vegeta
+if [ ! -x "$vegeta" ]; then
+  GOBIN="$PWD/bin" go install github.com/tsenart/vegeta/v12@v12.13.0
 fi
 
 work=$(mktemp -d)
@@ -42,8 +55,8 @@ cat "$work/edgebench.log"
 # shellcheck disable=SC1090
 source "$work/env"
 
-# Each kind's script walks its file from a different start on every run,
-# so a repeated run sends queries the edge has not cached since.
+# Each kind's wrk script walks its file from a different start on every
+# run, so a repeated run sends queries the edge has not cached since.
 for kind in $KINDS; do
   var="PATHS_${kind//-/_}"
   cat >"$work/$kind.lua" <<LUA
@@ -58,41 +71,82 @@ end
 LUA
 done
 
+# targets KIND START writes vegeta targets for KIND's file, from line START
+# on and then from the file's top.
+targets() {
+  local var="PATHS_${1//-/_}"
+  awk -v url="$EDGE_URL" -v start="$2" '{line[NR] = $0} END {for (k = 0; k < NR; k++) print "GET " url line[(start + k) % NR + 1]}' "${!var}" >"$work/targets"
+}
+
 # counter NAME prints the edge's counter NAME.
 counter() {
   curl -s "$EDGE_URL/metrics" | awk -v n="$1" '$1 ~ "^"n"({|$)" {print $2}'
 }
 
-# to_ms VALUE converts wrk's latency figure (us, ms or s) to milliseconds.
+# to_ms VALUE converts a latency figure (us, µs, ms or s) to milliseconds.
 to_ms() {
-  awk -v v="$1" 'BEGIN { if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v*=1000}; print v }'
+  awk -v v="$1" 'BEGIN { if (v ~ /(us|µs)$/) {sub(/(us|µs)$/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v*=1000}; print v }'
+}
+
+# saturated KIND START prints "requests/s p50 p99 non-2xx" of a wrk run.
+saturated() {
+  local out rps p50 p99 non2xx
+  out=$(START=$2 wrk -t1 -c"$connections" -d"${seconds}s" --latency -s "$work/$1.lua" "$EDGE_URL")
+  rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
+  p50=$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")
+  p99=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
+  non2xx=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
+  echo "$rps $p50 $p99 ${non2xx:-0}"
+}
+
+# fixed KIND START prints "p50 p99 failed" of a vegeta run at the fixed rate.
+fixed() {
+  local out p50 p99 failed
+  targets "$1" "$2"
+  out=$("$vegeta" attack -lazy -targets "$work/targets" -header "X-API-Key: $API_KEY" -rate "$rate/s" \
+    -duration "${seconds}s" -workers "$connections" -max-workers "$connections" -connections "$connections" |
+    "$vegeta" report -type json)
+  p50=$(grep -o '"50th":[0-9]*' <<<"$out" | cut -d: -f2)
+  p99=$(grep -o '"99th":[0-9]*' <<<"$out" | cut -d: -f2)
+  failed=$(grep -o '"status_codes":{[^}]*}' <<<"$out" | grep -o '"[0-9]*":[0-9]*' | awk -F'[":]+' '$2 != 200 {s += $3} END {print s + 0}')
+  awk -v a="$p50" -v b="$p99" -v f="$failed" 'BEGIN {printf "%.2f %.2f %d\n", a / 1e6, b / 1e6, f}'
+}
+
+# measure KIND START prints the hits and misses around a run and the run's
+# figures.
+measure() {
+  local hits misses figures
+  hits=$(counter edge_cache_hits_total)
+  misses=$(counter edge_cache_misses_total)
+  figures=$("${@:3}" "$1" "$2")
+  hits=$(awk -v a="$hits" -v b="$(counter edge_cache_hits_total)" 'BEGIN {print b - a}')
+  misses=$(awk -v a="$misses" -v b="$(counter edge_cache_misses_total)" 'BEGIN {print b - a}')
+  echo "$figures $misses $hits"
 }
 
 results="$work/results"
 for i in $(seq 1 "$repeats"); do
   for kind in $KINDS; do
-    hits=$(counter edge_cache_hits_total)
-    misses=$(counter edge_cache_misses_total)
-    out=$(START=$((i * 100003)) wrk -t1 -c"$connections" -d"${seconds}s" --latency -s "$work/$kind.lua" "$EDGE_URL")
-    hits=$(awk -v a="$hits" -v b="$(counter edge_cache_hits_total)" 'BEGIN {print b - a}')
-    misses=$(awk -v a="$misses" -v b="$(counter edge_cache_misses_total)" 'BEGIN {print b - a}')
-    rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
-    p50=$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")
-    p99=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
-    non2xx=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
-    echo "$kind $rps $p50 $p99 $misses $hits ${non2xx:-0}" | tee -a "$results"
+    echo "saturated $kind $(measure "$kind" $((i * 100003)) saturated)" | tee -a "$results"
+    echo "fixed $kind $(measure "$kind" $((i * 100003 + 50021)) fixed)" | tee -a "$results"
   done
 done
 
 median() {
   sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'
 }
+col() { awk -v r="$1" -v k="$2" -v c="$3" '$1==r && $2==k {print $c}' "$results" | median; }
+sum() { awk -v r="$1" -v k="$2" -v c="$3" '$1==r && $2==k {s+=$c} END {print s}' "$results"; }
 
 echo
-echo "medians over $repeats runs of ${seconds}s at $connections connections (load average: $(cut -d' ' -f1-3 /proc/loadavg)):"
+echo "medians over $repeats runs of ${seconds}s at $connections connections (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
+echo "saturated (wrk):"
 printf '%-12s %10s %8s %8s %10s %6s %8s\n' kind requests/s p50_ms p99_ms misses hits non-2xx
 for kind in $KINDS; do
-  col() { awk -v k="$kind" -v c="$1" '$1==k {print $c}' "$results" | median; }
-  sum() { awk -v k="$kind" -v c="$1" '$1==k {s+=$c} END {print s}' "$results"; }
-  printf '%-12s %10s %8s %8s %10s %6s %8s\n' "$kind" "$(col 2)" "$(col 3)" "$(col 4)" "$(sum 5)" "$(sum 6)" "$(sum 7)"
+  printf '%-12s %10s %8s %8s %10s %6s %8s\n' "$kind" "$(col saturated "$kind" 3)" "$(col saturated "$kind" 4)" "$(col saturated "$kind" 5)" "$(sum saturated "$kind" 7)" "$(sum saturated "$kind" 8)" "$(sum saturated "$kind" 6)"
+done
+echo "fixed rate of $rate requests/s (vegeta):"
+printf '%-12s %8s %8s %10s %6s %8s\n' kind p50_ms p99_ms misses hits non-2xx
+for kind in $KINDS; do
+  printf '%-12s %8s %8s %10s %6s %8s\n' "$kind" "$(col fixed "$kind" 3)" "$(col fixed "$kind" 4)" "$(sum fixed "$kind" 6)" "$(sum fixed "$kind" 7)" "$(sum fixed "$kind" 5)"
 done

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	_ "net/http/pprof"
 	"os"
 	"os/signal"
 	"regexp"
@@ -36,6 +38,7 @@ func main() {
 	fs.IntVar(&cfg.HotMB, "hot-mb", cfg.HotMB, "megabytes of hot pages kept outside the cache and served without a copy; 0 turns them off")
 	fs.DurationVar(&cfg.DrainDelay, "drain-delay", cfg.DrainDelay, "time between turning not ready and closing the listener on shutdown")
 	fs.DurationVar(&cfg.FeedInterval, "feed-interval", cfg.FeedInterval, "time between reads of the origin's change feed: the staleness bound when gossip fails")
+	pprofListen := fs.String("pprof-listen", "", "address that serves Go profiles at /debug/pprof/, for example 127.0.0.1:6060; off when empty. Keep it private")
 	gossipConfig := gossip.Flags(fs)
 	if err := envflag.Parse(fs, "EDGE", os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "edge:", err)
@@ -53,6 +56,10 @@ func main() {
 		collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(liveHeap)),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
+
+	if *pprofListen != "" {
+		go servePprof(*pprofListen, cfg.Logger)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -89,5 +96,13 @@ func shutdownTracing(tracing *sdktrace.TracerProvider) {
 	defer cancel()
 	if err := tracing.Shutdown(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "edge: exporting the last spans:", err)
+	}
+}
+
+// servePprof serves the Go profiles of net/http/pprof on a separate
+// listener, so the public API never exposes them.
+func servePprof(address string, logger *slog.Logger) {
+	if err := http.ListenAndServe(address, nil); err != nil {
+		logger.Error("serving Go profiles failed; the edge runs on without them", "address", address, "error", err)
 	}
 }
