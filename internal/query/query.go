@@ -204,12 +204,22 @@ func (q *Query) parseLimit(values url.Values) error {
 		return nil
 	}
 
-	limit, err := strconv.Atoi(strings.TrimSpace(raw[0]))
-	if err != nil || limit < 1 || limit > MaxLimit {
+	limit, ok := plainNumber(raw[0])
+	if !ok || limit < 1 || limit > MaxLimit {
 		return paramError("limit", "%q is not allowed; use a whole number from 1 to %d (default %d)", raw[0], MaxLimit, DefaultLimit)
 	}
 	q.Limit = limit
 	return nil
+}
+
+// plainNumber parses decimal digits without a sign, spaces or a leading
+// zero, which strconv.Atoi alone would accept.
+func plainNumber(s string) (int, bool) {
+	if s == "" || s[0] == '0' || strings.Trim(s, "0123456789") != "" {
+		return 0, false
+	}
+	n, err := strconv.Atoi(s)
+	return n, err == nil
 }
 
 func (q *Query) parseCursor(values url.Values) error {
