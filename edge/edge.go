@@ -106,7 +106,7 @@ type Server struct {
 	keys     keyring
 	limits   *limiters
 	targets  *targetMemo
-	hot      *hotBudget
+	hot      *hotPages
 	metrics  *metrics
 	gens     *generations
 	feed     *follower
@@ -146,7 +146,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		logger:    cfg.Logger,
 		refreshes: make(chan struct{}, maxRefreshes),
 		limits:    newLimiters(time.Now),
-		hot:       &hotBudget{limit: int64(cfg.HotMB) << 20},
+		hot:       newHotPages(int64(cfg.HotMB) << 20),
 	}
 
 	cacheCfg := cacheConfig(cfg)
@@ -158,7 +158,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("creating cache: %w", err)
 	}
 	s.cache = cache
-	s.targets = newTargetMemo(s.forget)
+	s.targets = newTargetMemo()
 	s.gens = newGenerations()
 	s.feed = newFollower(s.gens, s.origin, cfg.FeedInterval, s.metrics, cfg.Logger)
 	s.feed.changeApplied, s.feed.flush = cfg.ChangeApplied, cfg.FlushOnChange

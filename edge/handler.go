@@ -170,7 +170,7 @@ func (s *Server) serveCached(ctx *fasthttp.RequestCtx, t *target, id requestID, 
 
 	var invalidated *entry
 	if t.cached() {
-		if page, ok := s.hotPage(t, hotVariant(gzipWanted)); ok {
+		if page, ok := s.hotPage(t, variant); ok {
 			s.serveHit(ctx, page, t, gzipWanted, id, client)
 			return
 		}
@@ -178,7 +178,7 @@ func (s *Server) serveCached(ctx *fasthttp.RequestCtx, t *target, id requestID, 
 			if cached, ok := decodeEntry(buf); ok && time.Since(cached.filledAt) <= s.cfg.CacheMaxStale {
 				if s.gens.valid(t.deps, cached.generation) {
 					s.serveHit(ctx, cached, t, gzipWanted, id, client)
-					s.keepHot(t, hotVariant(gzipWanted), cached)
+					s.keepHot(variant, cached)
 					return
 				}
 				invalidated = &cached

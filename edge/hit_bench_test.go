@@ -21,7 +21,7 @@ func newBenchServer(b *testing.B, bodySize int) (*Server, string) {
 	return newBenchServerWith(b, bodySize, DefaultConfig())
 }
 
-func newBenchServerWith(b *testing.B, bodySize int, cfg Config) (*Server, string) {
+func newBenchServerWith(b testing.TB, bodySize int, cfg Config) (*Server, string) {
 	b.Helper()
 	s, err := New(context.Background(), cfg)
 	if err != nil {

@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/valyala/fasthttp"
 
@@ -30,9 +29,6 @@ type target struct {
 	gzipKey    string
 	originPath string
 	deps       []uint64
-
-	hot       [2]atomic.Pointer[hotPage] // plain and gzip; see hot.go
-	forgotten atomic.Bool                // dropped from the memo
 }
 
 func newTarget(route, scope, cacheKey, originPath string, deps []string) *target {
@@ -159,7 +155,6 @@ func badParam(route, param, message string) *targetError {
 type targetMemo struct {
 	seed   maphash.Seed
 	shards [targetShards]targetShard
-	forget func(*target) // called for each target a full shard drops
 }
 
 const (
@@ -172,8 +167,8 @@ type targetShard struct {
 	targets map[string]*target // guarded by mu
 }
 
-func newTargetMemo(forget func(*target)) *targetMemo {
-	m := &targetMemo{seed: maphash.MakeSeed(), forget: forget}
+func newTargetMemo() *targetMemo {
+	m := &targetMemo{seed: maphash.MakeSeed()}
 	for i := range m.shards {
 		m.shards[i].targets = make(map[string]*target)
 	}
@@ -196,9 +191,6 @@ func (m *targetMemo) put(uri []byte, t *target) {
 	shard.mu.Lock()
 	defer shard.mu.Unlock()
 	if len(shard.targets) >= maxTargetsPerShard {
-		for _, dropped := range shard.targets {
-			m.forget(dropped)
-		}
 		clear(shard.targets)
 	}
 	shard.targets[string(uri)] = t

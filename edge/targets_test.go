@@ -70,7 +70,7 @@ func TestETagMatches(t *testing.T) {
 }
 
 func TestTargetMemoBounded(t *testing.T) {
-	memo := newTargetMemo(func(*target) {})
+	memo := newTargetMemo()
 	for i := range targetShards * maxTargetsPerShard * 2 {
 		memo.put([]byte("/v1/movies?n="+strconv.Itoa(i)), &target{})
 	}
