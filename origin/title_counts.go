@@ -27,8 +27,20 @@ const foldBatch = 5000
 // at most foldBatch of them, in one transaction, and returns how many it
 // folded. Origins folding at once take turns on the fold row's lock.
 func (s *Store) FoldTitleCounts(ctx context.Context) (int, error) {
+	// Locking the fold row writes to the WAL, and its commit waits for a
+	// flush, so an idle origin checks for changes first.
+	var behind bool
+	err := s.pool.QueryRow(ctx, `
+		SELECT EXISTS (SELECT 1 FROM changes WHERE seq > (SELECT folded_seq FROM title_count_fold))`).Scan(&behind)
+	if err != nil {
+		return 0, fmt.Errorf("checking for changes to fold: %w", err)
+	}
+	if !behind {
+		return 0, nil
+	}
+
 	var folded int
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		var err error
 		folded, err = foldTitleCounts(ctx, tx)
 		return err
