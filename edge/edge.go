@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -148,6 +149,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		limits:    newLimiters(time.Now),
 		hot:       newHotPages(int64(cfg.HotMB) << 20),
 	}
+
+	// Each edge numbers its requests from a random point, so ids from
+	// different edges do not collide in practice.
+	s.requestCount.Store(rand.Uint64() >> 1)
 
 	cacheCfg := cacheConfig(cfg)
 	cacheCfg.OnRemoveWithReason = func(_ string, _ []byte, reason bigcache.RemoveReason) {

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"net/http"
 	"regexp"
+	"strings"
 
 	"github.com/valyala/fasthttp"
 
@@ -81,7 +84,7 @@ func parsePurge(ctx *fasthttp.RequestCtx) (purgeBody, *apierror.Detail) {
 		return bad(firstParamName(string(ctx.URI().QueryString())), "this route takes no query parameters; send the purge as a JSON body")
 	}
 	if key := ctx.Request.Header.Peek("Idempotency-Key"); key != nil && !idempotencyKey.Match(key) {
-		return bad("Idempotency-Key", "must be 1 to 64 letters, digits, '.', '_' or '-'")
+		return bad("Idempotency-Key", `header "Idempotency-Key": must be 1 to 64 letters, digits, '.', '_' or '-'`)
 	}
 	raw := ctx.PostBody()
 	if len(raw) > maxPurgeBody {
@@ -90,8 +93,25 @@ func parsePurge(ctx *fasthttp.RequestCtx) (purgeBody, *apierror.Detail) {
 
 	decoder := json.NewDecoder(bytes.NewReader(raw))
 	decoder.DisallowUnknownFields()
-	if err := decoder.Decode(&body); err != nil || decoder.More() {
-		return bad("body", `must be one JSON object with "scope" ("movie", "tag" or "all") and "target", such as {"scope": "movie", "target": "<movie id>"}`)
+	const shape = `the body must be one JSON object with "scope" ("movie", "tag" or "all") and "target", such as {"scope": "movie", "target": "<movie id>"}`
+	err := decoder.Decode(&body)
+	if err == nil && decoder.More() {
+		err = errors.New("more than one JSON value")
+	}
+	if err != nil {
+		return bad("body", shape+"; it has "+describeJSONError(err))
 	}
 	return body, nil
+}
+
+// describeJSONError describes what a JSON decode error found, in words a client
+// can act on.
+func describeJSONError(err error) string {
+	if errors.Is(err, io.EOF) {
+		return "no content"
+	}
+	if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		return "the unknown field " + field
+	}
+	return strings.TrimPrefix(err.Error(), "json: ")
 }

@@ -91,7 +91,7 @@ func parseTarget(path string, rawQuery []byte) (*target, *targetError) {
 func parseSearch(raw string) (*target, *targetError) {
 	values, err := url.ParseQuery(raw)
 	if err != nil {
-		message := "the query string is not valid URL encoding: " + err.Error()
+		message := "the query string is not valid URL encoding: " + err.Error() + "; write a literal '%' as %25"
 		if strings.Contains(raw, ";") {
 			message = "the query string contains a ';'; separate parameters with '&' and write a ';' inside a value as %3B"
 		}

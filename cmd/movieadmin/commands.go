@@ -12,6 +12,9 @@ func createKey(f *flags) error {
 	if f.name == "" {
 		return fmt.Errorf("-name is required: say who the key is for")
 	}
+	if strings.TrimSpace(f.scopes) == "" {
+		return fmt.Errorf("-scopes is empty; give one or more of query, audit, admin, separated by commas")
+	}
 	store, err := f.store()
 	if err != nil {
 		return err

@@ -72,17 +72,30 @@ type flags struct {
 	burst  int
 }
 
+// newFlags defines the flags of one command, so that its -h lists only
+// those.
 func newFlags(command string) *flags {
 	f := &flags{fs: flag.NewFlagSet("movieadmin "+command, flag.ExitOnError), cfg: origin.DefaultConfig()}
 	f.fs.StringVar(&f.cfg.DatabaseURL, "database-url", "", "PostgreSQL connection string")
-	f.fs.StringVar(&f.cfg.Bucket, "bucket", "", "the region's update bucket")
-	f.fs.StringVar(&f.cfg.Region, "region", "us-east-1", "AWS region of the bucket")
-	f.fs.StringVar(&f.cfg.AWS.S3Endpoint, "s3-endpoint", "", "S3-compatible endpoint; empty uses AWS")
-	f.fs.StringVar(&f.name, "name", "", "create-key: who the key is for")
-	f.fs.StringVar(&f.scopes, "scopes", "query", "create-key: comma-separated scopes of query, audit, admin")
-	f.fs.StringVar(&f.id, "id", "", "revoke-key, set-rate: key id; redrive: quarantine id (empty redrives all)")
-	f.fs.IntVar(&f.rate, "rate", 100, "set-rate: requests per second each edge allows the key")
-	f.fs.IntVar(&f.burst, "burst", 200, "set-rate: requests allowed at once above the rate")
+
+	switch command {
+	case "create-key":
+		f.fs.StringVar(&f.name, "name", "", "who the key is for")
+		f.fs.StringVar(&f.scopes, "scopes", "query", "comma-separated scopes of query, audit, admin")
+	case "revoke-key":
+		f.fs.StringVar(&f.id, "id", "", "id of the key to revoke")
+	case "set-rate":
+		f.fs.StringVar(&f.id, "id", "", "id of the key")
+		f.fs.IntVar(&f.rate, "rate", 100, "requests per second each edge allows the key")
+		f.fs.IntVar(&f.burst, "burst", 200, "requests allowed at once above the rate")
+	case "redrive", "rebuild":
+		f.fs.StringVar(&f.cfg.Bucket, "bucket", "", "the region's update bucket")
+		f.fs.StringVar(&f.cfg.Region, "region", "us-east-1", "AWS region of the bucket")
+		f.fs.StringVar(&f.cfg.AWS.S3Endpoint, "s3-endpoint", "", "S3-compatible endpoint; empty uses AWS")
+	}
+	if command == "redrive" {
+		f.fs.StringVar(&f.id, "id", "", "quarantine id to validate again; empty redrives all")
+	}
 	return f
 }
 

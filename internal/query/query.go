@@ -50,6 +50,9 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
+	if e.Param == "" {
+		return e.Message
+	}
 	return fmt.Sprintf("parameter %q: %s", e.Param, e.Message)
 }
 
@@ -94,7 +97,9 @@ func checkParams(values url.Values) error {
 		if len(values[name]) > 1 {
 			return paramError(name, "given %d times; give it at most once", len(values[name]))
 		}
-		if strings.TrimSpace(values.Get(name)) == "" {
+		// A value of white space alone is empty, unless that space is a
+		// control character such as U+0085, which its own check reports.
+		if value := values.Get(name); strings.TrimSpace(value) == "" && strings.IndexFunc(value, unicode.IsControl) < 0 {
 			return paramError(name, "is empty; %s", emptyHint(name))
 		}
 	}

@@ -170,3 +170,21 @@ func FuzzDecodeCursor(f *testing.F) {
 		}
 	})
 }
+
+// TestParseMessages checks the wording a client sees for values that are
+// easy to misreport.
+func TestParseMessages(t *testing.T) {
+	tests := map[string]string{
+		"title=%C2%85": `parameter "title": contains a control character`,
+		"cast=%09":     `parameter "cast": contains a control character`,
+		"title=%20%20": `parameter "title": is empty`,
+		"=5":           `a parameter has no name`,
+	}
+	for raw, want := range tests {
+		values, _ := url.ParseQuery(raw)
+		_, err := Parse(values)
+		if err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("Parse(%q) error: got %v, want one starting %q", raw, err, want)
+		}
+	}
+}

@@ -108,13 +108,15 @@ type Region struct {
 	S3          *localaws.S3
 	SQS         *localaws.SQS
 
-	cluster *postgres.Cluster
-	cancel  context.CancelFunc
-	servers sync.WaitGroup // origin and edges, stopped by cancel
-	infra   sync.WaitGroup // S3 and SQS servers, stopped by their closers
-	errs    chan error
-	closers []func() error
-	logger  *slog.Logger
+	cluster   *postgres.Cluster
+	cancel    context.CancelFunc
+	servers   sync.WaitGroup // the origin, stopped by cancel
+	stopEdges context.CancelFunc
+	edgeGroup sync.WaitGroup // the edges, stopped by stopEdges first
+	infra     sync.WaitGroup // S3 and SQS servers, stopped by their closers
+	errs      chan error
+	closers   []func() error
+	logger    *slog.Logger
 
 	gossipKey []byte
 }
@@ -149,7 +151,7 @@ func StartRegion(ctx context.Context, cfg RegionConfig) (*Region, error) {
 		cfg.MaxReceiveCount = 5
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	r := &Region{Name: cfg.Name, Bucket: cfg.Bucket, cancel: cancel, errs: make(chan error, 16), logger: cfg.Logger}
+	r := &Region{Name: cfg.Name, Bucket: cfg.Bucket, cancel: cancel, stopEdges: func() {}, errs: make(chan error, 16), logger: cfg.Logger}
 
 	steps := []func(context.Context, RegionConfig) error{r.startDatabase, r.startAWS, r.startOrigin, r.startEdges}
 	for _, step := range steps {
@@ -330,6 +332,11 @@ func (r *Region) startEdges(ctx context.Context, cfg RegionConfig) error {
 	if cfg.ExternalOrigin {
 		return nil
 	}
+
+	// Close stops the edges before the origin, so that no edge logs a
+	// failed feed read while the origin goes away.
+	edgeCtx, stopEdges := context.WithCancel(ctx)
+	r.stopEdges = stopEdges
 	for i, port := range cfg.EdgePorts {
 		edgeConfig := cfg.Edge
 		edgeConfig.Region = cfg.Name
@@ -356,7 +363,7 @@ func (r *Region) startEdges(ctx context.Context, cfg RegionConfig) error {
 		}
 		r.EdgeURLs = append(r.EdgeURLs, "http://"+ln.Addr().String())
 		r.Edges = append(r.Edges, server)
-		r.goRun(func() error { return server.Run(ctx, ln) })
+		r.edgeGroup.Go(func() { r.collect(server.Run(edgeCtx, ln)) })
 	}
 	return r.waitReady(ctx)
 }
@@ -411,12 +418,14 @@ func (r *Region) serveHTTP(port int, handler http.Handler) (string, error) {
 
 // goRun runs a server until the region's context ends and collects its error.
 func (r *Region) goRun(run func() error) {
-	r.servers.Go(func() {
-		if err := run(); err != nil {
-			r.logger.Error("server of the local stack stopped", "region", r.Name, "error", err)
-			r.errs <- err
-		}
-	})
+	r.servers.Go(func() { r.collect(run()) })
+}
+
+func (r *Region) collect(err error) {
+	if err != nil {
+		r.logger.Error("server of the local stack stopped", "region", r.Name, "error", err)
+		r.errs <- err
+	}
 }
 
 // Errors delivers the error of any server that stopped on its own.
@@ -424,9 +433,11 @@ func (r *Region) Errors() <-chan error {
 	return r.errs
 }
 
-// Close stops the edges and the origin (which drain first), then the S3 and
+// Close stops the edges, then the origin (each drains first), then the S3 and
 // SQS servers and PostgreSQL.
 func (r *Region) Close() error {
+	r.stopEdges()
+	r.edgeGroup.Wait()
 	r.cancel()
 	r.servers.Wait()
 
