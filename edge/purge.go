@@ -104,8 +104,8 @@ func parsePurge(ctx *fasthttp.RequestCtx) (purgeBody, *apierror.Detail) {
 	return body, nil
 }
 
-// describeJSONError describes what a JSON decode error found, in words a client
-// can act on.
+// describeJSONError describes what a JSON decode error found, in words a
+// client can act on.
 func describeJSONError(err error) string {
 	if errors.Is(err, io.EOF) {
 		return "no content"
