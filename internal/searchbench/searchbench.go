@@ -106,23 +106,55 @@ func withPoolSize(dsn string, conns int) string {
 	return fmt.Sprintf("%s%spool_max_conns=%d", dsn, separator, conns)
 }
 
-// ensureLoaded loads the data set when the database holds no movie yet,
-// then vacuums and analyzes it so that index-only scans and the planner's
-// statistics reflect the loaded data.
+// ensureLoaded loads the data set when the database holds no movie yet and
+// folds every change into the title counts, as a running origin does in
+// the background. After a load or a fold it vacuums and analyzes the
+// database so that index-only scans and the planner's statistics reflect
+// the data.
 func ensureLoaded(ctx context.Context, cfg Config, set string, store *origin.Store, dsn string) error {
 	stats, err := store.Stats(ctx)
 	if err != nil {
 		return err
 	}
-	if stats.Movies > 0 {
+	if stats.Movies == 0 {
+		if err := load(ctx, cfg, set, store); err != nil {
+			return err
+		}
+	} else {
 		cfg.Logger.Info("data set already loaded", "set", set, "movies", stats.Movies)
-		return nil
 	}
 
-	if err := load(ctx, cfg, set, store); err != nil {
+	folded, err := foldTitleCounts(ctx, cfg.Logger, store)
+	if err != nil {
 		return err
 	}
+	if stats.Movies > 0 && folded == 0 {
+		return nil
+	}
 	return vacuum(ctx, cfg.Logger, dsn)
+}
+
+// foldTitleCounts folds every change not yet folded into the title counts
+// and returns how many it folded. Without it, every title search would add
+// up the unfolded changes itself, a million of them after a load.
+func foldTitleCounts(ctx context.Context, logger *slog.Logger, store *origin.Store) (int, error) {
+	began := time.Now()
+	total := 0
+	for {
+		folded, err := store.FoldTitleCounts(ctx)
+		if err != nil {
+			return total, err
+		}
+		if folded == 0 {
+			break
+		}
+		total += folded
+	}
+
+	if total > 0 {
+		logger.Info("title counts folded", "changes", total, "duration", time.Since(began).Round(time.Millisecond))
+	}
+	return total, nil
 }
 
 func load(ctx context.Context, cfg Config, set string, store *origin.Store) error {
