@@ -72,10 +72,10 @@ LUA
 done
 
 # targets KIND START writes vegeta targets for KIND's file, from line START
-# on and then from the file's top.
+# on, going round the file as often as a run at the fixed rate needs.
 targets() {
   local var="PATHS_${1//-/_}"
-  awk -v url="$EDGE_URL" -v start="$2" '{line[NR] = $0} END {for (k = 0; k < NR; k++) print "GET " url line[(start + k) % NR + 1]}' "${!var}" >"$work/targets"
+  awk -v url="$EDGE_URL" -v start="$2" -v n=$((rate * seconds + 1000)) '{line[NR] = $0} END {for (k = 0; k < n; k++) print "GET " url line[(start + k) % NR + 1]}' "${!var}" >"$work/targets"
 }
 
 # counter NAME prints the edge's counter NAME.

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -58,6 +60,7 @@ func benchRegion(ctx context.Context, cfg BenchConfig, name string, external boo
 	region, err := StartRegion(ctx, RegionConfig{
 		Name: "us-east-1", DatabaseURL: cluster.DSN(), Bucket: "movie-updates", Queue: "movie-updates",
 		ExternalOrigin: external, OriginWorkers: cfg.Workers,
+		Logger: benchLogger,
 	})
 	if err != nil {
 		cluster.Stop()
@@ -66,6 +69,11 @@ func benchRegion(ctx context.Context, cfg BenchConfig, name string, external boo
 	region.closers = append([]func() error{cluster.Stop}, region.closers...)
 	return region, nil
 }
+
+// benchLogger sends the origins' warnings and errors to the terminal: a
+// batch that fails waits out its visibility timeout, and the rate would
+// drop with no reason shown.
+var benchLogger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
 func benchFullLoad(ctx context.Context, cfg BenchConfig, updates []Update) (time.Duration, error) {
 	region, err := benchRegion(ctx, cfg, "full", false)
@@ -130,6 +138,7 @@ func timeQueued(ctx context.Context, cfg BenchConfig, region *Region, updates []
 
 	originConfig := origin.DefaultConfig()
 	originConfig.DatabaseURL, originConfig.QueueURL, originConfig.AWS, originConfig.Workers = region.DatabaseURL, region.QueueURL, region.AWS, cfg.Workers
+	originConfig.Logger = benchLogger
 	server, err := origin.New(ctx, originConfig)
 	if err != nil {
 		return run, err
