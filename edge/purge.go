@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"regexp"
@@ -83,12 +84,15 @@ func parsePurge(ctx *fasthttp.RequestCtx) (purgeBody, *apierror.Detail) {
 	if len(ctx.URI().QueryString()) > 0 {
 		return bad(firstParamName(string(ctx.URI().QueryString())), "this route takes no query parameters; send the purge as a JSON body")
 	}
+	if len(ctx.Request.Header.PeekAll("Idempotency-Key")) > 1 {
+		return bad("Idempotency-Key", `header "Idempotency-Key": given more than once; send it once`)
+	}
 	if key := ctx.Request.Header.Peek("Idempotency-Key"); key != nil && !idempotencyKey.Match(key) {
 		return bad("Idempotency-Key", `header "Idempotency-Key": must be 1 to 64 letters, digits, '.', '_' or '-'`)
 	}
 	raw := ctx.PostBody()
 	if len(raw) > maxPurgeBody {
-		return bad("body", "must be at most 4 KB")
+		return bad("body", "the body must be at most 4 KB")
 	}
 
 	decoder := json.NewDecoder(bytes.NewReader(raw))
@@ -107,8 +111,19 @@ func parsePurge(ctx *fasthttp.RequestCtx) (purgeBody, *apierror.Detail) {
 // describeJSONError describes what a JSON decode error found, in words a
 // client can act on.
 func describeJSONError(err error) string {
-	if errors.Is(err, io.EOF) {
+	var syntaxErr *json.SyntaxError
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case errors.Is(err, io.EOF):
 		return "no content"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "JSON that ends too early"
+	case errors.As(err, &syntaxErr):
+		return fmt.Sprintf("invalid JSON at byte %d", syntaxErr.Offset)
+	case errors.As(err, &typeErr) && typeErr.Field == "":
+		return "a JSON " + typeErr.Value + ", not an object"
+	case errors.As(err, &typeErr):
+		return fmt.Sprintf("a %s as %q, which must be a string", typeErr.Value, typeErr.Field)
 	}
 	if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 		return "the unknown field " + field

@@ -14,7 +14,10 @@ func TestPurgeBodyErrors(t *testing.T) {
 		``: "it has no content",
 		`{"scope":"tag","target":"y:1994","extra":1}`: `it has the unknown field "extra"`,
 		`{"scope":"tag"} {"scope":"all"}`:             "it has more than one JSON value",
-		`["all"]`:                                     "cannot unmarshal array",
+		`["all"]`:                                     "it has a JSON array, not an object",
+		`{"scope":1}`:                                 `it has a number as "scope", which must be a string`,
+		`garbage`:                                     "it has invalid JSON at byte 1",
+		`{"scope":`:                                   "it has JSON that ends too early",
 	}
 	for body, want := range tests {
 		var ctx fasthttp.RequestCtx

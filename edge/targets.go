@@ -121,6 +121,9 @@ func noParams(t *target, rawQuery []byte) (*target, *targetError) {
 		return t, nil
 	}
 	name := firstParamName(string(rawQuery))
+	if name == "" {
+		return nil, badParam(t.route, name, "this route takes no parameters; remove the query string")
+	}
 	return nil, badParam(t.route, name, "this route takes no parameters; remove "+strconv.Quote(truncate(name, 64))+" and the rest of the query string")
 }
 

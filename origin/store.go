@@ -49,6 +49,12 @@ func OpenStore(ctx context.Context, dsn string, logger *slog.Logger) (*Store, er
 	if err != nil {
 		return nil, fmt.Errorf("connecting to PostgreSQL: %w", err)
 	}
+	// The pool connects lazily; a ping reports an unreachable database as
+	// such rather than as a failed migration.
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connecting to PostgreSQL at %s:%d: %w; check the database address and that the server is running", config.ConnConfig.Host, config.ConnConfig.Port, err)
+	}
 	if err := migrate(ctx, pool, logger); err != nil {
 		pool.Close()
 		return nil, err

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 
 	"moviequery/origin"
@@ -12,7 +13,13 @@ func createKey(f *flags) error {
 	if f.name == "" {
 		return fmt.Errorf("-name is required: say who the key is for")
 	}
-	if strings.TrimSpace(f.scopes) == "" {
+	var scopes []string
+	for _, scope := range strings.Split(f.scopes, ",") {
+		if scope = strings.TrimSpace(scope); scope != "" {
+			scopes = append(scopes, scope)
+		}
+	}
+	if len(scopes) == 0 {
 		return fmt.Errorf("-scopes is empty; give one or more of query, audit, admin, separated by commas")
 	}
 	store, err := f.store()
@@ -21,7 +28,7 @@ func createKey(f *flags) error {
 	}
 	defer store.Close()
 
-	key, secret, err := store.CreateKey(context.Background(), f.name, strings.Split(f.scopes, ","))
+	key, secret, err := store.CreateKey(context.Background(), f.name, scopes)
 	if err != nil {
 		return err
 	}
@@ -72,8 +79,14 @@ func listQuarantine(f *flags) error {
 
 	for after := int64(0); ; {
 		page, err := store.Quarantine(context.Background(), after, 1000)
-		if err != nil || len(page) == 0 {
+		if err != nil {
 			return err
+		}
+		if len(page) == 0 {
+			if after == 0 {
+				fmt.Fprintln(os.Stderr, "no update is in quarantine")
+			}
+			return nil
 		}
 		for _, q := range page {
 			fmt.Printf("%d\ts3://%s/%s\t%s\t%s\n", q.ID, q.Bucket, q.Key, q.Version, q.Reason)

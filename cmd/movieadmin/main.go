@@ -103,6 +103,9 @@ func (f *flags) parse(args []string) error {
 	if err := envflag.Parse(f.fs, "ORIGIN", args); err != nil {
 		return err
 	}
+	if f.fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q; give every value with its flag, and write a list as one argument, such as -scopes query,audit", f.fs.Arg(0))
+	}
 	if f.cfg.DatabaseURL == "" {
 		return fmt.Errorf("-database-url is required")
 	}

@@ -100,7 +100,7 @@ func checkParams(values url.Values) error {
 		// A value of white space alone is empty, unless that space is a
 		// control character such as U+0085, which its own check reports.
 		if value := values.Get(name); strings.TrimSpace(value) == "" && strings.IndexFunc(value, unicode.IsControl) < 0 {
-			return paramError(name, "is empty; %s", emptyHint(name))
+			return paramError(name, "is empty or only white space; %s", emptyHint(name))
 		}
 	}
 	return nil
@@ -211,10 +211,23 @@ func (q *Query) parseLimit(values url.Values) error {
 
 	limit, ok := plainNumber(raw[0])
 	if !ok || limit < 1 || limit > MaxLimit {
-		return paramError("limit", "%q is not allowed; use a whole number from 1 to %d (default %d)", raw[0], MaxLimit, DefaultLimit)
+		return paramError("limit", "%q is not allowed%s; use a whole number from 1 to %d (default %d)", raw[0], limitFault(raw[0]), MaxLimit, DefaultLimit)
 	}
 	q.Limit = limit
 	return nil
+}
+
+// limitFault names what keeps a number-like limit from being read as one.
+func limitFault(s string) string {
+	switch {
+	case strings.Trim(s, "0123456789") == "" && strings.HasPrefix(s, "0") && len(s) > 1:
+		return " (it has a leading zero)"
+	case strings.TrimSpace(s) != s:
+		return " (it has spaces)"
+	case strings.HasPrefix(s, "+"):
+		return " (it has a sign)"
+	}
+	return ""
 }
 
 // plainNumber parses decimal digits without a sign, spaces or a leading

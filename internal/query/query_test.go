@@ -179,6 +179,9 @@ func TestParseMessages(t *testing.T) {
 		"cast=%09":     `parameter "cast": contains a control character`,
 		"title=%20%20": `parameter "title": is empty`,
 		"=5":           `a parameter has no name`,
+		"limit=010":    `parameter "limit": "010" is not allowed (it has a leading zero)`,
+		"limit=%2B5":   `parameter "limit": "+5" is not allowed (it has a sign)`,
+		"limit=%205":   `parameter "limit": " 5" is not allowed (it has spaces)`,
 	}
 	for raw, want := range tests {
 		values, _ := url.ParseQuery(raw)

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"moviequery/internal/movie"
 	"moviequery/internal/query"
@@ -160,7 +161,7 @@ func Normalize(s string) (string, error) {
 		return Movie(value), nil
 	case "y":
 		year, err := strconv.Atoi(value)
-		if err != nil || year < movie.MinYear || year > movie.MaxYear {
+		if len(value) != 4 || strings.Trim(value, "0123456789") != "" || err != nil || year < movie.MinYear || year > movie.MaxYear {
 			return "", fmt.Errorf("%q does not name a year from %d to %d after y:", s, movie.MinYear, movie.MaxYear)
 		}
 		return Year(year), nil
@@ -171,6 +172,9 @@ func Normalize(s string) (string, error) {
 }
 
 func foldedTag(prefix, value string) (string, error) {
+	if strings.IndexFunc(value, unicode.IsControl) >= 0 {
+		return "", fmt.Errorf("%s:%q contains a control character; send printable text only", prefix, value)
+	}
 	folded := movie.FoldSearch(value)
 	if folded == "" {
 		return "", fmt.Errorf("%s:%q has no letters or digits to match", prefix, value)
