@@ -163,6 +163,11 @@ func (c *consumer) prepare(ctx context.Context, msg sqstypes.Message) (work, boo
 		return work{}, false, nil
 	}
 
+	if count := msg.Attributes["ApproximateReceiveCount"]; count != "" && count != "1" {
+		c.logger.Warn("a message is delivered again: an earlier receive did not finish it within the visibility timeout",
+			"message_id", aws.ToString(msg.MessageId), "receive_count", count)
+	}
+
 	w := work{msg: msg}
 	for _, record := range event.Records {
 		if err := c.prepareRecord(ctx, record, &w); err != nil {

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"maps"
 	"net/http"
 	"slices"
@@ -64,6 +65,11 @@ type SQS struct {
 
 	mu     sync.Mutex
 	queues map[string]*queue // keyed by queue name
+
+	// Logger receives a warning when a response cannot be delivered, such
+	// as received messages that stay in flight until their visibility
+	// timeout. Nil discards it.
+	Logger *slog.Logger
 }
 
 // NewSQS returns an empty server whose queue ARNs name region. The clock dates
@@ -627,15 +633,17 @@ func (s *SQS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, out)
+	if err := writeJSON(w, http.StatusOK, out); err != nil && s.Logger != nil {
+		s.Logger.Warn("an SQS response was not delivered; messages it received stay in flight until their visibility timeout", "action", name, "error", err)
+	}
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// writeJSON writes v with status. The status is sent first, so an encoding
+// error, which means that the client has gone away, can only be returned.
+func writeJSON(w http.ResponseWriter, status int, v any) error {
 	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
 	w.WriteHeader(status)
-	// The status is already sent, so an encoding error, which means that the
-	// client has gone away, cannot be reported.
-	_ = json.NewEncoder(w).Encode(v)
+	return json.NewEncoder(w).Encode(v)
 }
 
 // writeError sends err in the JSON protocol's error format. An error that is not
@@ -652,7 +660,7 @@ func writeError(w http.ResponseWriter, status int, err error) {
 		fault = "Receiver"
 	}
 	w.Header().Set("x-amzn-query-error", apiErr.queryCode+";"+fault)
-	writeJSON(w, status, errorOutput{Type: "com.amazonaws.sqs#" + apiErr.shape, Message: apiErr.message})
+	_ = writeJSON(w, status, errorOutput{Type: "com.amazonaws.sqs#" + apiErr.shape, Message: apiErr.message})
 }
 
 type errorOutput struct {

@@ -202,6 +202,7 @@ func (r *Region) startAWS(ctx context.Context, cfg RegionConfig) error {
 	}
 	r.S3 = localaws.NewS3(backend, cfg.Name, cfg.Logger)
 	r.SQS = localaws.NewSQS(cfg.Name, nil)
+	r.SQS.Logger = cfg.Logger
 
 	if r.S3URL, err = r.serveHTTP(cfg.S3Port, r.S3); err != nil {
 		return fmt.Errorf("starting S3 server: %w", err)
