@@ -252,7 +252,6 @@ func (s *Server) newHTTPServer() *fasthttp.Server {
 		ReadTimeout:          10 * time.Second,
 		WriteTimeout:         10 * time.Second,
 		IdleTimeout:          2 * time.Minute,
-		NoDefaultDate:        true,
 		NoDefaultContentType: true,
 	}
 }

@@ -115,11 +115,16 @@ func (s *Server) serveOperational(ctx *fasthttp.RequestCtx) (string, bool) {
 }
 
 func (s *Server) authenticate(ctx *fasthttp.RequestCtx, id requestID) (apikey.Key, bool) {
-	secret := ctx.Request.Header.Peek("X-API-Key")
-	if len(secret) == 0 {
-		s.writeError(ctx, http.StatusUnauthorized, apierror.Detail{Code: apierror.CodeUnauthorized, Message: "missing API key; send it in the X-API-Key header", RequestID: id.String()})
+	secrets := ctx.Request.Header.PeekAll("X-API-Key")
+	if len(secrets) == 0 || len(secrets[0]) == 0 {
+		s.writeUnauthorized(ctx, "missing API key; send it in the X-API-Key header", id)
 		return apikey.Key{}, false
 	}
+	if len(secrets) > 1 {
+		s.writeUnauthorized(ctx, fmt.Sprintf("the request has %d X-API-Key headers; send exactly one", len(secrets)), id)
+		return apikey.Key{}, false
+	}
+	secret := secrets[0]
 
 	if !s.keys.loaded() || !s.feed.started.Load() {
 		ctx.Response.Header.Set("Retry-After", "1")
@@ -128,10 +133,17 @@ func (s *Server) authenticate(ctx *fasthttp.RequestCtx, id requestID) (apikey.Ke
 	}
 	key, ok := s.keys.lookup(secret)
 	if !ok {
-		s.writeError(ctx, http.StatusUnauthorized, apierror.Detail{Code: apierror.CodeUnauthorized, Message: "unknown or revoked API key; check the X-API-Key header, or ask the operator for a new key", RequestID: id.String()})
+		s.writeUnauthorized(ctx, "unknown or revoked API key; check the X-API-Key header, or ask the operator for a new key", id)
 		return apikey.Key{}, false
 	}
 	return key, true
+}
+
+// writeUnauthorized writes a 401 with the challenge that names the header
+// a key goes in, as HTTP requires of a 401.
+func (s *Server) writeUnauthorized(ctx *fasthttp.RequestCtx, message string, id requestID) {
+	ctx.Response.Header.Set("WWW-Authenticate", `ApiKey header="X-API-Key"`)
+	s.writeError(ctx, http.StatusUnauthorized, apierror.Detail{Code: apierror.CodeUnauthorized, Message: message, RequestID: id.String()})
 }
 
 func (s *Server) withinRate(ctx *fasthttp.RequestCtx, key apikey.Key, id requestID) bool {
@@ -142,7 +154,7 @@ func (s *Server) withinRate(ctx *fasthttp.RequestCtx, key apikey.Key, id request
 
 	s.metrics.rateLimited.Inc()
 	ctx.Response.Header.Set("Retry-After", strconv.Itoa(retryAfterSeconds(delay)))
-	s.writeError(ctx, http.StatusTooManyRequests, apierror.Detail{Code: apierror.CodeRateLimited, Message: fmt.Sprintf("this API key is over its rate limit of %d requests per second; retry after the Retry-After seconds", key.RatePerSecond), RequestID: id.String()})
+	s.writeError(ctx, http.StatusTooManyRequests, apierror.Detail{Code: apierror.CodeRateLimited, Message: fmt.Sprintf("this API key is over its rate limit (%d per second); retry after the Retry-After seconds", key.RatePerSecond), RequestID: id.String()})
 	return false
 }
 

@@ -2,7 +2,10 @@
 // API, from the edges and from the origin alike.
 package apierror
 
-import "encoding/json"
+import (
+	"bytes"
+	"encoding/json"
+)
 
 // Codes used in error responses.
 const (
@@ -32,8 +35,13 @@ type Detail struct {
 	RequestID string `json:"request_id,omitempty"`
 }
 
-// Encode returns the JSON of an error answer.
+// Encode returns the JSON of an error response. Messages quote characters
+// such as '&' and '<', which stay as they are rather than as \u escapes
+// so that the message reads plainly in a terminal.
 func Encode(detail Detail) []byte {
-	data, _ := json.Marshal(Body{Error: detail}) // strings always marshal
-	return data
+	var buf bytes.Buffer
+	encoder := json.NewEncoder(&buf)
+	encoder.SetEscapeHTML(false)
+	_ = encoder.Encode(Body{Error: detail}) // strings always encode
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 }

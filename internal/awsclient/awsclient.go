@@ -43,6 +43,9 @@ func New(ctx context.Context, cfg Config) (Clients, error) {
 	}
 
 	s3Client := s3.NewFromConfig(awsConfig, func(o *s3.Options) {
+		// Objects that providers write without a checksum are read all the
+		// same, and the SDK would otherwise print a line for each one.
+		o.DisableLogOutputChecksumValidationSkipped = true
 		if cfg.S3Endpoint != "" {
 			o.BaseEndpoint = aws.String(cfg.S3Endpoint)
 			o.UsePathStyle = true

@@ -92,7 +92,7 @@ func checkParams(values url.Values) error {
 			return paramError(name, "a parameter has no name (the query string has \"=value\"); use year, title, cast, genre, limit or cursor")
 		}
 		if !knownParams[name] {
-			return paramError(name, "unknown parameter; use year, title, cast, genre, limit or cursor")
+			return paramError(clip(name), "unknown parameter; use year, title, cast, genre, limit or cursor")
 		}
 		if len(values[name]) > 1 {
 			return paramError(name, "given %d times; give it at most once", len(values[name]))
@@ -104,6 +104,16 @@ func checkParams(values url.Values) error {
 		}
 	}
 	return nil
+}
+
+// clip shortens a value that an error message repeats to 64 characters,
+// so a long mistake does not make a long response.
+func clip(s string) string {
+	const maxRunes = 64
+	if utf8.RuneCountInString(s) <= maxRunes {
+		return s
+	}
+	return string([]rune(s)[:maxRunes]) + "…"
 }
 
 func emptyHint(name string) string {
@@ -122,9 +132,9 @@ func (q *Query) parseYear(values url.Values) error {
 		return nil
 	}
 
-	from, to, err := parseYearRange(strings.TrimSpace(raw[0]))
+	from, to, err := parseYearRange(strings.Trim(raw[0], " "))
 	if err != nil {
-		return paramError("year", "%q %s; use a year such as 1994 or a range such as 1990-1999, 1990- or -1999, within %d..%d", raw[0], err, movie.MinYear, movie.MaxYear)
+		return paramError("year", "%q %s; use a year such as 1994 or a range such as 1990-1999, 1990- or -1999, within %d..%d", clip(raw[0]), err, movie.MinYear, movie.MaxYear)
 	}
 	q.YearFrom, q.YearTo = from, to
 	return nil
@@ -132,7 +142,7 @@ func (q *Query) parseYear(values url.Values) error {
 
 func parseYearRange(s string) (from, to int, err error) {
 	left, right, isRange := strings.Cut(s, "-")
-	left, right = strings.TrimSpace(left), strings.TrimSpace(right)
+	left, right = strings.Trim(left, " "), strings.Trim(right, " ")
 	if !isRange {
 		year, err := parseYear(s)
 		return year, year, err
@@ -186,6 +196,9 @@ func (q *Query) parseTerms(values url.Values) error {
 			return paramError(term.name, "%s", err)
 		}
 		*term.dst = movie.FoldSearch(raw[0])
+		if *term.dst == "" {
+			return paramError(term.name, "has no letters, digits or symbols once accents are removed; leave it out to match everything")
+		}
 	}
 	return nil
 }
@@ -211,7 +224,7 @@ func (q *Query) parseLimit(values url.Values) error {
 
 	limit, ok := plainNumber(raw[0])
 	if !ok || limit < 1 || limit > MaxLimit {
-		return paramError("limit", "%q is not allowed%s; use a whole number from 1 to %d (default %d)", raw[0], limitFault(raw[0]), MaxLimit, DefaultLimit)
+		return paramError("limit", "%q is not allowed%s; use a whole number from 1 to %d (default %d)", clip(raw[0]), limitFault(raw[0]), MaxLimit, DefaultLimit)
 	}
 	q.Limit = limit
 	return nil

@@ -71,6 +71,12 @@ func TestParseRejects(t *testing.T) {
 		{"year=01990", "year"},
 		{"cursor=abc", "cursor"},
 		{"cast=" + string(make([]byte, 201)), "cast"},
+		{"cast=%CC%81", "cast"},
+		{"title=%CC%81%CC%81&year=1994", "title"},
+		{"year=%091994", "year"},
+		{"year=1994%0A", "year"},
+		{"year=1990%09-%091991", "year"},
+		{"year=%C2%A01994", "year"},
 	}
 	for _, tt := range tests {
 		values, _ := url.ParseQuery(tt.raw)
@@ -134,6 +140,26 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
+func TestParseAcceptsSpacesAroundYear(t *testing.T) {
+	q := mustParse(t, "year=+1990+-+1999+")
+	if q.YearFrom != 1990 || q.YearTo != 1999 {
+		t.Errorf("year range: got %d..%d, want 1990..1999", q.YearFrom, q.YearTo)
+	}
+}
+
+func TestUnknownParamNameClipped(t *testing.T) {
+	values := url.Values{strings.Repeat("x", 5000): {"1"}}
+	_, err := Parse(values)
+
+	var paramErr *Error
+	if !errors.As(err, &paramErr) {
+		t.Fatalf("error: got %v, want *Error", err)
+	}
+	if len(paramErr.Param) > 100 {
+		t.Errorf("param: got %d bytes, want the name clipped", len(paramErr.Param))
+	}
+}
+
 func TestTermLengthCountsComposedCharacters(t *testing.T) {
 	decomposed := strings.Repeat("e\u0301", maxTermRunes)
 	if _, err := Parse(url.Values{"title": {decomposed}}); err != nil {
@@ -182,6 +208,8 @@ func TestParseMessages(t *testing.T) {
 		"limit=010":    `parameter "limit": "010" is not allowed (it has a leading zero)`,
 		"limit=%2B5":   `parameter "limit": "+5" is not allowed (it has a sign)`,
 		"limit=%205":   `parameter "limit": " 5" is not allowed (it has spaces)`,
+		"genre=%CC%81": `parameter "genre": has no letters, digits or symbols once accents are removed`,
+		"limit=" + strings.Repeat("9", 100): `parameter "limit": "` + strings.Repeat("9", 64) + `…" is not allowed`,
 	}
 	for raw, want := range tests {
 		values, _ := url.ParseQuery(raw)

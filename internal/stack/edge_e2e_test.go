@@ -62,6 +62,9 @@ func TestEdgeHTTP(t *testing.T) {
 		if again.StatusCode != http.StatusNotModified || len(againBody) != 0 {
 			t.Errorf("with If-None-Match: got %d and %d body bytes, want 304 and none", again.StatusCode, len(againBody))
 		}
+		if again.Header.Get("Vary") != "Accept-Encoding" || again.Header.Get("ETag") != etag {
+			t.Errorf("304 headers: got Vary %q and ETag %q, want those of the 200", again.Header.Get("Vary"), again.Header.Get("ETag"))
+		}
 
 		other, _ := send(t, http.MethodGet, e.region.EdgeURLs[1]+"/v1/movies?limit=50&genre=DRAMA", e.key, map[string]string{"If-None-Match": etag})
 		if other.StatusCode != http.StatusNotModified {
@@ -113,8 +116,45 @@ func TestEdgeHTTP(t *testing.T) {
 		}
 	})
 
+	t.Run("Date header", func(t *testing.T) {
+		resp, _ := send(t, http.MethodGet, target, e.key, nil)
+		if _, err := http.ParseTime(resp.Header.Get("Date")); err != nil {
+			t.Errorf("Date %q: want an HTTP date (%v)", resp.Header.Get("Date"), err)
+		}
+	})
+
+	t.Run("key challenge", func(t *testing.T) {
+		resp, _ := send(t, http.MethodGet, target, "", nil)
+		if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("WWW-Authenticate") != `ApiKey header="X-API-Key"` {
+			t.Errorf("without a key: got %d with WWW-Authenticate %q, want 401 naming the header", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+		}
+	})
+
+	t.Run("repeated key header", func(t *testing.T) { checkRepeatedKey(t, e, target) })
 	t.Run("rate limit", func(t *testing.T) { checkRateLimit(t, e) })
 	t.Run("revoked key", func(t *testing.T) { checkRevokedKey(t, e) })
+}
+
+// checkRepeatedKey sends two X-API-Key headers, a valid key among them,
+// and expects 401 whichever comes first.
+func checkRepeatedKey(t *testing.T, e env, target string) {
+	for i, keys := range [][]string{{"unknown", e.key}, {e.key, "unknown"}} {
+		req, err := http.NewRequest(http.MethodGet, target, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header["X-Api-Key"] = keys
+		resp, err := rawClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+
+		if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(string(body), "send exactly one") {
+			t.Errorf("valid key in header %d of 2: got %d %s, want 401 asking for one key", 2-i, resp.StatusCode, body)
+		}
+	}
 }
 
 func checkRevokedKey(t *testing.T, e env) {
