@@ -5,8 +5,10 @@ package awsclient
 import (
 	"context"
 	"fmt"
+	"net/http"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -30,7 +32,14 @@ type Clients struct {
 	SQS *sqs.Client
 }
 
-// New builds the clients.
+// s3IdleConnections is how many idle connections the S3 client keeps. An
+// origin reads up to 16 objects at once in each of its queue workers (4 by
+// default), and the SDK's default of 10 made most reads open and close a
+// connection of their own.
+const s3IdleConnections = 64
+
+// New builds the clients. Each has its own connection pool, so the churn of
+// object reads never touches the queue's long polls.
 func New(ctx context.Context, cfg Config) (Clients, error) {
 	opts := []func(*config.LoadOptions) error{config.WithRegion(cfg.Region)}
 	if cfg.StaticCredentials {
@@ -46,12 +55,16 @@ func New(ctx context.Context, cfg Config) (Clients, error) {
 		// Objects that providers write without a checksum are read all the
 		// same, and the SDK would otherwise print a line for each one.
 		o.DisableLogOutputChecksumValidationSkipped = true
+		o.HTTPClient = awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+			t.MaxIdleConnsPerHost = s3IdleConnections
+		})
 		if cfg.S3Endpoint != "" {
 			o.BaseEndpoint = aws.String(cfg.S3Endpoint)
 			o.UsePathStyle = true
 		}
 	})
 	sqsClient := sqs.NewFromConfig(awsConfig, func(o *sqs.Options) {
+		o.HTTPClient = awshttp.NewBuildableClient()
 		if cfg.SQSEndpoint != "" {
 			o.BaseEndpoint = aws.String(cfg.SQSEndpoint)
 		}
