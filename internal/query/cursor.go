@@ -57,7 +57,8 @@ func DecodeCursor(s, fingerprint string) (Cursor, error) {
 	}
 
 	var wire cursorWire
-	if err := json.Unmarshal(data, &wire); err != nil || wire.Version != 1 || !movie.ValidID(wire.ID) {
+	if err := json.Unmarshal(data, &wire); err != nil || wire.Version != 1 || !movie.ValidID(wire.ID) ||
+		wire.Year < movie.MinYear || wire.Year > movie.MaxYear {
 		return Cursor{}, errors.New("cursor is not one this API issued")
 	}
 	if wire.Filters != fingerprint {

@@ -107,6 +107,16 @@ func TestCursorRoundTrip(t *testing.T) {
 	}
 }
 
+func TestCursorYearOutOfRange(t *testing.T) {
+	q := Query{Genre: "drama", Limit: 20}
+	id := movie.ID(movie.Record{Title: "Heat", Year: 1995})
+	raw := Cursor{Year: 99999, Title: "heat", ID: id}.Encode(q.Fingerprint())
+
+	if _, err := DecodeCursor(raw, q.Fingerprint()); err == nil {
+		t.Error("a cursor with year 99999: got no error, want it rejected")
+	}
+}
+
 func TestCursorBoundToFilters(t *testing.T) {
 	q := mustParse(t, "genre=drama")
 	id := movie.ID(movie.Record{Title: "Heat", Year: 1995})
@@ -189,6 +199,9 @@ func FuzzDecodeCursor(f *testing.F) {
 		}
 		if !movie.ValidID(cursor.ID) {
 			t.Errorf("DecodeCursor(%q) accepted id %q", raw, cursor.ID)
+		}
+		if cursor.Year < movie.MinYear || cursor.Year > movie.MaxYear {
+			t.Errorf("DecodeCursor(%q) accepted year %d", raw, cursor.Year)
 		}
 		again, err := DecodeCursor(cursor.Encode(q.Fingerprint()), q.Fingerprint())
 		if err != nil || again != cursor {
