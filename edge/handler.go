@@ -415,10 +415,11 @@ func (s *Server) serveMetrics(ctx *fasthttp.RequestCtx) {
 func (s *Server) handleBadRequest(ctx *fasthttp.RequestCtx, err error) {
 	id := requestID(s.requestCount.Add(1))
 	ctx.Response.Header.Set("X-Request-Id", id.String())
+	ctx.Response.Header.Set("X-Data-Watermark", strconv.FormatInt(s.feed.watermark.Load(), 10))
 
 	// fasthttp's error text quotes the request head, API key included, so
 	// none of it goes into the response.
-	status, message := http.StatusBadRequest, "the request could not be parsed as HTTP/1.1; check that the request line has a method, a percent-encoded target without spaces, and a version"
+	status, message := http.StatusBadRequest, "the request could not be parsed as HTTP/1.1; check that the request line has a method, a percent-encoded target without spaces, and a version, and that no header holds a control character"
 	var tooBig *fasthttp.ErrSmallBuffer
 	if errors.As(err, &tooBig) {
 		status, message = http.StatusRequestHeaderFieldsTooLarge, "the request line and headers together are over 16 KB; shorten the query or the headers"

@@ -84,11 +84,12 @@ func parsePurge(ctx *fasthttp.RequestCtx) (purgeBody, *apierror.Detail) {
 	if len(ctx.URI().QueryString()) > 0 {
 		return bad(firstParamName(string(ctx.URI().QueryString())), "this route takes no query parameters; send the purge as a JSON body")
 	}
-	if len(ctx.Request.Header.PeekAll("Idempotency-Key")) > 1 {
+	keys := ctx.Request.Header.PeekAll("Idempotency-Key")
+	if len(keys) > 1 {
 		return bad("Idempotency-Key", `header "Idempotency-Key": given more than once; send it once`)
 	}
-	if key := ctx.Request.Header.Peek("Idempotency-Key"); key != nil && !idempotencyKey.Match(key) {
-		return bad("Idempotency-Key", `header "Idempotency-Key": must be 1 to 64 letters, digits, '.', '_' or '-'`)
+	if len(keys) == 1 && !idempotencyKey.Match(keys[0]) {
+		return bad("Idempotency-Key", `header "Idempotency-Key": must be 1 to 64 letters, digits, '.', '_' or '-'; leave the header out to have the origin name the purge`)
 	}
 	raw := ctx.PostBody()
 	if len(raw) > maxPurgeBody {

@@ -3,6 +3,7 @@ package origin
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"time"
 
@@ -146,12 +147,16 @@ func (s *Store) Digest(ctx context.Context) (Digest, error) {
 }
 
 // SetKeyRate sets the requests per second each edge allows a key, and the
-// burst above that rate. Edges apply it at their next key refresh.
+// burst above that rate. A zero keeps that value as it is. Edges apply it
+// at their next key refresh.
 func (s *Store) SetKeyRate(ctx context.Context, id string, perSecond, burst int) error {
-	if perSecond <= 0 || burst <= 0 {
-		return fmt.Errorf("rate %d/s with burst %d: both must be positive", perSecond, burst)
+	if perSecond < 0 || burst < 0 || perSecond == 0 && burst == 0 {
+		return fmt.Errorf("rate %d/s with burst %d: give a positive rate, burst or both", perSecond, burst)
 	}
-	tag, err := s.pool.Exec(ctx, `UPDATE api_keys SET rate_per_second = $2, burst = $3 WHERE id = $1 AND revoked_at IS NULL`, id, perSecond, burst)
+	tag, err := s.pool.Exec(ctx, `
+		UPDATE api_keys
+		SET rate_per_second = coalesce(nullif($2, 0), rate_per_second), burst = coalesce(nullif($3, 0), burst)
+		WHERE id = $1 AND revoked_at IS NULL`, id, perSecond, burst)
 	if err != nil {
 		return fmt.Errorf("setting rate of key %s: %w", id, err)
 	}
@@ -164,12 +169,19 @@ func (s *Store) SetKeyRate(ctx context.Context, id string, perSecond, burst int)
 // RevokeKey revokes an API key. Edges stop accepting it at their next key
 // refresh.
 func (s *Store) RevokeKey(ctx context.Context, id string) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL`, id)
+	var revokedBefore *time.Time
+	err := s.pool.QueryRow(ctx, `
+		WITH key AS (SELECT id, revoked_at FROM api_keys WHERE id = $1 FOR UPDATE),
+		     revoked AS (UPDATE api_keys SET revoked_at = now() FROM key WHERE api_keys.id = key.id AND key.revoked_at IS NULL)
+		SELECT revoked_at FROM key`, id).Scan(&revokedBefore)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return notFound("no key has id %q; the keys command lists the active ones", id)
+	}
 	if err != nil {
 		return fmt.Errorf("revoking key %s: %w", id, err)
 	}
-	if tag.RowsAffected() == 0 {
-		return notFound("no active key has id %q", id)
+	if revokedBefore != nil {
+		return notFound("key %q was already revoked at %s", id, revokedBefore.UTC().Format(time.RFC3339))
 	}
 	return nil
 }

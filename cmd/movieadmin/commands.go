@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"moviequery/origin"
@@ -15,7 +16,7 @@ func createKey(f *flags) error {
 	}
 	var scopes []string
 	for _, scope := range strings.Split(f.scopes, ",") {
-		if scope = strings.TrimSpace(scope); scope != "" {
+		if scope = strings.TrimSpace(scope); scope != "" && !slices.Contains(scopes, scope) {
 			scopes = append(scopes, scope)
 		}
 	}
@@ -138,6 +139,9 @@ func setRate(f *flags) error {
 	if f.id == "" {
 		return fmt.Errorf("-id is required: the key id shown by the keys command")
 	}
+	if f.rate == 0 && f.burst == 0 {
+		return fmt.Errorf("give -rate, -burst or both; a flag left out keeps its value")
+	}
 	store, err := f.store()
 	if err != nil {
 		return err
@@ -147,6 +151,19 @@ func setRate(f *flags) error {
 	if err := store.SetKeyRate(context.Background(), f.id, f.rate, f.burst); err != nil {
 		return err
 	}
-	fmt.Printf("key %s: %d requests per second per edge, burst %d; edges apply it at their next key refresh\n", f.id, f.rate, f.burst)
+	return printRate(store, f.id)
+}
+
+// printRate prints the rate limit a key has now.
+func printRate(store *origin.Store, id string) error {
+	keys, err := store.ActiveKeys(context.Background())
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if k.ID == id {
+			fmt.Printf("key %s: %d requests per second per edge, burst %d; edges apply it at their next key refresh\n", k.ID, k.RatePerSecond, k.Burst)
+		}
+	}
 	return nil
 }

@@ -86,8 +86,8 @@ func newFlags(command string) *flags {
 		f.fs.StringVar(&f.id, "id", "", "id of the key to revoke")
 	case "set-rate":
 		f.fs.StringVar(&f.id, "id", "", "id of the key")
-		f.fs.IntVar(&f.rate, "rate", 100, "requests per second each edge allows the key")
-		f.fs.IntVar(&f.burst, "burst", 200, "requests allowed at once above the rate")
+		f.fs.IntVar(&f.rate, "rate", 0, "requests per second each edge allows the key (default: unchanged; new keys have 100)")
+		f.fs.IntVar(&f.burst, "burst", 0, "requests allowed at once above the rate (default: unchanged; new keys have 200)")
 	case "redrive", "rebuild":
 		f.fs.StringVar(&f.cfg.Bucket, "bucket", "", "the region's update bucket")
 		f.fs.StringVar(&f.cfg.Region, "region", "us-east-1", "AWS region of the bucket")

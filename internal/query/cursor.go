@@ -1,6 +1,7 @@
 package query
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -51,15 +52,18 @@ func DecodeCursor(s, fingerprint string) (Cursor, error) {
 		return Cursor{}, errors.New("cursor is too long")
 	}
 
+	invalid := errors.New("cursor is not valid: it is damaged or was not issued by this API")
 	data, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
-		return Cursor{}, errors.New("cursor is not one this API issued")
+		return Cursor{}, invalid
 	}
 
 	var wire cursorWire
-	if err := json.Unmarshal(data, &wire); err != nil || wire.Version != 1 || !movie.ValidID(wire.ID) ||
+	decoder := json.NewDecoder(bytes.NewReader(data))
+	decoder.DisallowUnknownFields()
+	if err := decoder.Decode(&wire); err != nil || decoder.More() || wire.Version != 1 || !movie.ValidID(wire.ID) ||
 		wire.Year < movie.MinYear || wire.Year > movie.MaxYear {
-		return Cursor{}, errors.New("cursor is not one this API issued")
+		return Cursor{}, invalid
 	}
 	if wire.Filters != fingerprint {
 		return Cursor{}, errors.New("cursor was issued for other filters")

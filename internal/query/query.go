@@ -196,11 +196,17 @@ func (q *Query) parseTerms(values url.Values) error {
 			return paramError(term.name, "%s", err)
 		}
 		*term.dst = movie.FoldSearch(raw[0])
-		if *term.dst == "" {
-			return paramError(term.name, "has no letters, digits or symbols once accents are removed; leave it out to match everything")
+		if strings.IndexFunc(*term.dst, isVisible) < 0 {
+			return paramError(term.name, "has no letters, digits or symbols, only accents or invisible characters; leave it out to match everything")
 		}
 	}
 	return nil
+}
+
+// isVisible reports whether r shows as something: not a space and not a
+// format character such as a zero-width space or a byte order mark.
+func isVisible(r rune) bool {
+	return !unicode.IsSpace(r) && !unicode.Is(unicode.Cf, r)
 }
 
 func checkTerm(s string) error {
@@ -260,6 +266,9 @@ func (q *Query) parseCursor(values url.Values) error {
 	}
 
 	cursor, err := DecodeCursor(raw[0], q.Fingerprint())
+	if err == nil && (q.YearFrom != 0 && cursor.Year < q.YearFrom || q.YearTo != 0 && cursor.Year > q.YearTo) {
+		err = errors.New("cursor is not valid: its position is outside the year filter")
+	}
 	if err != nil {
 		return paramError("cursor", "%s; pass the next_cursor value of the previous page unchanged, with the same filters", err)
 	}

@@ -1,6 +1,7 @@
 package query
 
 import (
+	"encoding/base64"
 	"errors"
 	"net/url"
 	"strings"
@@ -72,6 +73,8 @@ func TestParseRejects(t *testing.T) {
 		{"cursor=abc", "cursor"},
 		{"cast=" + string(make([]byte, 201)), "cast"},
 		{"cast=%CC%81", "cast"},
+		{"title=%E2%80%8B", "title"},
+		{"genre=%EF%BB%BF", "genre"},
 		{"title=%CC%81%CC%81&year=1994", "title"},
 		{"year=%091994", "year"},
 		{"year=1994%0A", "year"},
@@ -114,6 +117,29 @@ func TestCursorYearOutOfRange(t *testing.T) {
 
 	if _, err := DecodeCursor(raw, q.Fingerprint()); err == nil {
 		t.Error("a cursor with year 99999: got no error, want it rejected")
+	}
+}
+
+func TestCursorWithUnknownField(t *testing.T) {
+	q := Query{Genre: "drama", Limit: 20}
+	id := movie.ID(movie.Record{Title: "Heat", Year: 1995})
+	raw := Cursor{Year: 1995, Title: "heat", ID: id}.Encode(q.Fingerprint())
+	data, _ := base64.RawURLEncoding.DecodeString(raw)
+	edited := base64.RawURLEncoding.EncodeToString([]byte(strings.Replace(string(data), "{", `{"x":1,`, 1)))
+
+	if _, err := DecodeCursor(edited, q.Fingerprint()); err == nil {
+		t.Error("a cursor with an added field: got no error, want it rejected")
+	}
+}
+
+func TestCursorOutsideYearFilter(t *testing.T) {
+	q := mustParse(t, "year=1990-1991")
+	id := movie.ID(movie.Record{Title: "Heat", Year: 1995})
+	raw := Cursor{Year: 2005, Title: "heat", ID: id}.Encode(q.Fingerprint())
+
+	_, err := Parse(url.Values{"year": {"1990-1991"}, "cursor": {raw}})
+	if err == nil || !strings.Contains(err.Error(), "outside the year filter") {
+		t.Errorf("cursor of 2005 with year=1990-1991: got %v, want it rejected", err)
 	}
 }
 
@@ -214,14 +240,14 @@ func FuzzDecodeCursor(f *testing.F) {
 // easy to misreport.
 func TestParseMessages(t *testing.T) {
 	tests := map[string]string{
-		"title=%C2%85": `parameter "title": contains a control character`,
-		"cast=%09":     `parameter "cast": contains a control character`,
-		"title=%20%20": `parameter "title": is empty`,
-		"=5":           `a parameter has no name`,
-		"limit=010":    `parameter "limit": "010" is not allowed (it has a leading zero)`,
-		"limit=%2B5":   `parameter "limit": "+5" is not allowed (it has a sign)`,
-		"limit=%205":   `parameter "limit": " 5" is not allowed (it has spaces)`,
-		"genre=%CC%81": `parameter "genre": has no letters, digits or symbols once accents are removed`,
+		"title=%C2%85":                      `parameter "title": contains a control character`,
+		"cast=%09":                          `parameter "cast": contains a control character`,
+		"title=%20%20":                      `parameter "title": is empty`,
+		"=5":                                `a parameter has no name`,
+		"limit=010":                         `parameter "limit": "010" is not allowed (it has a leading zero)`,
+		"limit=%2B5":                        `parameter "limit": "+5" is not allowed (it has a sign)`,
+		"limit=%205":                        `parameter "limit": " 5" is not allowed (it has spaces)`,
+		"genre=%CC%81":                      `parameter "genre": has no letters, digits or symbols, only accents or invisible characters`,
 		"limit=" + strings.Repeat("9", 100): `parameter "limit": "` + strings.Repeat("9", 64) + `…" is not allowed`,
 	}
 	for raw, want := range tests {

@@ -356,7 +356,7 @@ func TestContractDocument(t *testing.T) {
 		"Vary":             {"Accept-Encoding"},
 		"X-Data-Watermark": {"42"},
 	}
-	errorHeader := http.Header{"Content-Type": {"application/json"}, "X-Request-Id": {"1"}}
+	errorHeader := http.Header{"Content-Type": {"application/json"}, "X-Request-Id": {"1"}, "X-Data-Watermark": {"7"}}
 	with := func(h http.Header, name, value string) http.Header {
 		h = h.Clone()
 		if value == "" {

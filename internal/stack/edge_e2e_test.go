@@ -166,6 +166,10 @@ func checkRevokedKey(t *testing.T, e env) {
 	if err := e.region.Origin.Store().RevokeKey(context.Background(), keys[len(keys)-1].ID); err != nil {
 		t.Fatal(err)
 	}
+	again := e.region.Origin.Store().RevokeKey(context.Background(), keys[len(keys)-1].ID)
+	if again == nil || !strings.Contains(again.Error(), "already revoked") {
+		t.Errorf("revoking twice: got %v, want an error saying it was already revoked", again)
+	}
 
 	deadline := time.Now().Add(5 * time.Second)
 	for getStatus(t, e.region.EdgeURLs[0]+"/v1/genres", secret) != http.StatusUnauthorized {
@@ -176,6 +180,19 @@ func checkRevokedKey(t *testing.T, e env) {
 	}
 }
 
+// checkKeyRate checks the rate limit stored for a key.
+func checkKeyRate(t *testing.T, e env, id string, perSecond, burst int) {
+	keys, err := e.region.Origin.Store().ActiveKeys(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if k.ID == id && (k.RatePerSecond != perSecond || k.Burst != burst) {
+			t.Errorf("key rate: got %d/s burst %d, want %d/s burst %d (a zero keeps a value)", k.RatePerSecond, k.Burst, perSecond, burst)
+		}
+	}
+}
+
 func checkRateLimit(t *testing.T, e env) {
 	secret := createKey(t, e.region, "query")
 	keys, err := e.region.Origin.Store().ActiveKeys(context.Background())
@@ -183,9 +200,13 @@ func checkRateLimit(t *testing.T, e env) {
 		t.Fatal(err)
 	}
 	id := keys[len(keys)-1].ID
-	if err := e.region.Origin.Store().SetKeyRate(context.Background(), id, 1, 3); err != nil {
+	if err := e.region.Origin.Store().SetKeyRate(context.Background(), id, 1, 9); err != nil {
 		t.Fatal(err)
 	}
+	if err := e.region.Origin.Store().SetKeyRate(context.Background(), id, 0, 3); err != nil {
+		t.Fatal(err)
+	}
+	checkKeyRate(t, e, id, 1, 3)
 	time.Sleep(500 * time.Millisecond) // the edges refresh keys every 200 ms in tests
 
 	limited := 0

@@ -290,12 +290,20 @@ func TestEdgeWaitsForChangeFeed(t *testing.T) {
 	}
 }
 
+// emptyHeader asks purgeRequest to send an Idempotency-Key header with no
+// value.
+const emptyHeader = "(empty)"
+
 func purgeRequest(t *testing.T, edgeURL, key, idempotencyKey, body string) (int, map[string]any) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, edgeURL+"/v1/purge", strings.NewReader(body))
 	req.Header.Set("X-API-Key", key)
 	req.Header.Set("Content-Type", "application/json")
-	if idempotencyKey != "" {
+	switch idempotencyKey {
+	case "":
+	case emptyHeader:
+		req.Header["Idempotency-Key"] = []string{""}
+	default:
 		req.Header.Set("Idempotency-Key", idempotencyKey)
 	}
 	resp, err := rawClient.Do(req)
@@ -417,6 +425,7 @@ func TestPurgeAcrossEdgesAndRegions(t *testing.T) {
 			{admin, "", `not json`, http.StatusBadRequest, "body"},
 			{admin, "", `{"scope": "all", "extra": 1}`, http.StatusBadRequest, "body"},
 			{admin, "has space", `{"scope": "all"}`, http.StatusBadRequest, "Idempotency-Key"},
+			{admin, emptyHeader, `{"scope": "all"}`, http.StatusBadRequest, "Idempotency-Key"},
 			{admin, "purge-movie-1", `{"scope": "all"}`, http.StatusConflict, "Idempotency-Key"},
 		} {
 			status, out := purgeRequest(t, region.EdgeURLs[0], c.key, c.idempotency, c.body)
