@@ -55,16 +55,16 @@ func New(ctx context.Context, cfg Config) (Clients, error) {
 		// Objects that providers write without a checksum are read all the
 		// same, and the SDK would otherwise print a line for each one.
 		o.DisableLogOutputChecksumValidationSkipped = true
-		o.HTTPClient = awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+		o.HTTPClient = readOnlyBodies{awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
 			t.MaxIdleConnsPerHost = s3IdleConnections
-		})
+		})}
 		if cfg.S3Endpoint != "" {
 			o.BaseEndpoint = aws.String(cfg.S3Endpoint)
 			o.UsePathStyle = true
 		}
 	})
 	sqsClient := sqs.NewFromConfig(awsConfig, func(o *sqs.Options) {
-		o.HTTPClient = awshttp.NewBuildableClient()
+		o.HTTPClient = readOnlyBodies{awshttp.NewBuildableClient()}
 		if cfg.SQSEndpoint != "" {
 			o.BaseEndpoint = aws.String(cfg.SQSEndpoint)
 		}
