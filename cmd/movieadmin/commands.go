@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"slices"
@@ -135,12 +136,23 @@ func rebuild(f *flags) error {
 	return digest(f)
 }
 
+// maxRate is the largest rate or burst set-rate accepts: a million requests
+// a second is no limit in practice, and keeps within the database's int.
+const maxRate = 1_000_000
+
 func setRate(f *flags) error {
 	if f.id == "" {
 		return fmt.Errorf("-id is required: the key id shown by the keys command")
 	}
-	if f.rate == 0 && f.burst == 0 {
+	givenFlags := map[string]bool{}
+	f.fs.Visit(func(fl *flag.Flag) { givenFlags[fl.Name] = true })
+	if !givenFlags["rate"] && !givenFlags["burst"] {
 		return fmt.Errorf("give -rate, -burst or both; a flag left out keeps its value")
+	}
+	for name, value := range map[string]int{"rate": f.rate, "burst": f.burst} {
+		if givenFlags[name] && (value < 1 || value > maxRate) {
+			return fmt.Errorf("-%s %d is out of range; give a whole number from 1 to %d", name, value, maxRate)
+		}
 	}
 	store, err := f.store()
 	if err != nil {

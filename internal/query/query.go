@@ -241,6 +241,8 @@ func limitFault(s string) string {
 	switch {
 	case strings.Trim(s, "0123456789") == "" && strings.HasPrefix(s, "0") && len(s) > 1:
 		return " (it has a leading zero)"
+	case strings.IndexFunc(s, unicode.IsControl) >= 0:
+		return " (it has a control character)"
 	case strings.TrimSpace(s) != s:
 		return " (it has spaces)"
 	case strings.HasPrefix(s, "+"):

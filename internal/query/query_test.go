@@ -247,6 +247,7 @@ func TestParseMessages(t *testing.T) {
 		"limit=010":                         `parameter "limit": "010" is not allowed (it has a leading zero)`,
 		"limit=%2B5":                        `parameter "limit": "+5" is not allowed (it has a sign)`,
 		"limit=%205":                        `parameter "limit": " 5" is not allowed (it has spaces)`,
+		"limit=5%0A":                        `parameter "limit": "5\n" is not allowed (it has a control character)`,
 		"genre=%CC%81":                      `parameter "genre": has no letters, digits or symbols, only accents or invisible characters`,
 		"limit=" + strings.Repeat("9", 100): `parameter "limit": "` + strings.Repeat("9", 64) + `…" is not allowed`,
 	}
