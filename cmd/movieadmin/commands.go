@@ -17,7 +17,7 @@ func createKey(f *flags) error {
 	}
 	var scopes []string
 	for _, scope := range strings.Split(f.scopes, ",") {
-		if scope = strings.TrimSpace(scope); scope != "" && !slices.Contains(scopes, scope) {
+		if scope = strings.ToLower(strings.TrimSpace(scope)); scope != "" && !slices.Contains(scopes, scope) {
 			scopes = append(scopes, scope)
 		}
 	}
@@ -49,6 +49,7 @@ func listKeys(f *flags) error {
 	if err != nil {
 		return err
 	}
+	fmt.Println("ID\tNAME\tSCOPES\tRATE PER EDGE")
 	for _, k := range keys {
 		fmt.Printf("%s\t%s\t%s\t%d/s burst %d\n", k.ID, k.Name, strings.Join(k.Scopes, ","), k.RatePerSecond, k.Burst)
 	}
