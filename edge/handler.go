@@ -34,10 +34,7 @@ const (
 
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
-	id := requestID(s.requestCount.Add(1))
-	var buf [20]byte
-	ctx.Response.Header.SetBytesV("X-Request-Id", id.append(buf[:0]))
-	ctx.Response.Header.SetBytesV("X-Data-Watermark", strconv.AppendInt(buf[:0], s.feed.watermark.Load(), 10))
+	id := s.startResponse(ctx)
 
 	s.startSpan(ctx, id)
 	route, client := s.route(ctx, id)
@@ -45,6 +42,16 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 
 	s.metrics.countRequest(route, ctx.Response.StatusCode(), client)
 	s.metrics.routeSeconds(route).Observe(time.Since(start).Seconds())
+}
+
+// startResponse numbers a request and sets the headers every response
+// carries: its request id and the edge's watermark.
+func (s *Server) startResponse(ctx *fasthttp.RequestCtx) requestID {
+	id := requestID(s.requestCount.Add(1))
+	var buf [20]byte
+	ctx.Response.Header.SetBytesV("X-Request-Id", id.append(buf[:0]))
+	ctx.Response.Header.SetBytesV("X-Data-Watermark", strconv.AppendInt(buf[:0], s.feed.watermark.Load(), 10))
+	return id
 }
 
 // requestID numbers the requests of one edge process; its text form is
@@ -413,13 +420,11 @@ func (s *Server) serveMetrics(ctx *fasthttp.RequestCtx) {
 // handleBadRequest answers a request fasthttp could not parse, in the
 // API's JSON error shape.
 func (s *Server) handleBadRequest(ctx *fasthttp.RequestCtx, err error) {
-	id := requestID(s.requestCount.Add(1))
-	ctx.Response.Header.Set("X-Request-Id", id.String())
-	ctx.Response.Header.Set("X-Data-Watermark", strconv.FormatInt(s.feed.watermark.Load(), 10))
+	id := s.startResponse(ctx)
 
 	// fasthttp's error text quotes the request head, API key included, so
 	// none of it goes into the response.
-	status, message := http.StatusBadRequest, "the request could not be parsed as HTTP/1.1; check that the request line has a method, a percent-encoded target without spaces, and a version, and that no header holds a control character"
+	status, message := http.StatusBadRequest, "the request could not be parsed as HTTP/1.1; check that the request line has a method, a percent-encoded target without spaces, and a version, and that no header contains a control character"
 	var tooBig *fasthttp.ErrSmallBuffer
 	if errors.As(err, &tooBig) {
 		status, message = http.StatusRequestHeaderFieldsTooLarge, "the request line and headers together are over 16 KB; shorten the query or the headers"

@@ -151,7 +151,7 @@ func (s *Store) Digest(ctx context.Context) (Digest, error) {
 // at their next key refresh.
 func (s *Store) SetKeyRate(ctx context.Context, id string, perSecond, burst int) error {
 	if perSecond < 0 || burst < 0 || perSecond == 0 && burst == 0 {
-		return fmt.Errorf("rate %d/s with burst %d: give a positive rate, burst or both", perSecond, burst)
+		return fmt.Errorf("invalid rate %d/s with burst %d: give a positive rate, burst or both", perSecond, burst)
 	}
 	tag, err := s.pool.Exec(ctx, `
 		UPDATE api_keys

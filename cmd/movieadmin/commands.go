@@ -137,8 +137,8 @@ func rebuild(f *flags) error {
 	return digest(f)
 }
 
-// maxRate is the largest rate or burst set-rate accepts: a million requests
-// a second is no limit in practice, and keeps within the database's int.
+// maxRate is the largest rate or burst set-rate accepts. A million requests
+// a second is no limit in practice, and it fits the database's int columns.
 const maxRate = 1_000_000
 
 func setRate(f *flags) error {

@@ -203,8 +203,8 @@ func (q *Query) parseTerms(values url.Values) error {
 	return nil
 }
 
-// isVisible reports whether r shows as something: not a space and not a
-// format character such as a zero-width space or a byte order mark.
+// isVisible reports whether r is visible: neither a space nor a format
+// character such as a zero-width space or a byte order mark.
 func isVisible(r rune) bool {
 	return !unicode.IsSpace(r) && !unicode.Is(unicode.Cf, r)
 }

@@ -290,7 +290,7 @@ func TestEdgeWaitsForChangeFeed(t *testing.T) {
 	}
 }
 
-// emptyHeader asks purgeRequest to send an Idempotency-Key header with no
+// emptyHeader makes purgeRequest send an Idempotency-Key header with no
 // value.
 const emptyHeader = "(empty)"
 
