@@ -327,8 +327,10 @@ type filledEntry struct {
 func (s *Server) fill(ctx context.Context, t *target) (filledEntry, error) {
 	value, err, _ := s.fills.Do(t.cacheKey, func() (any, error) {
 		start := time.Now()
+		// The generation before the feed position: every invalidation the
+		// generation counts has then raised the position already.
 		generation := s.gens.current()
-		answer, err := s.origin.get(ctx, t.originPath)
+		answer, err := s.origin.fetch(ctx, t.originPath, s.feed.seen())
 		if err != nil {
 			return filledEntry{}, err
 		}

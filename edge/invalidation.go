@@ -106,6 +106,7 @@ type follower struct {
 	ahead   map[int64]bool // changes applied from gossip after the watermark; guarded by mu
 
 	watermark atomic.Int64 // applied, for the response header
+	highest   atomic.Int64 // the greatest change applied or passed over by the watermark
 	started   atomic.Bool  // the feed has been read once
 	wake      chan struct{}
 }
@@ -144,11 +145,20 @@ func (f *follower) onAnnouncement(msg []byte) {
 	}
 }
 
-// apply invalidates one change's tags.
+// seen returns the greatest change feed position the edge has applied,
+// for the origin's answer to reflect.
+func (f *follower) seen() int64 {
+	return f.highest.Load()
+}
+
+// apply invalidates one change's tags. It raises the highest position
+// first, so a fill that reads the generation and then the position never
+// sees this change's generation with a lower position.
 func (f *follower) apply(seq int64, hashes []uint64, now time.Time) {
 	if f.flush {
 		hashes = []uint64{allTags}
 	}
+	f.highest.Store(max(f.highest.Load(), seq))
 	f.gens.invalidate(hashes, now)
 	if f.changeApplied != nil {
 		f.changeApplied(seq)
@@ -163,6 +173,7 @@ func (f *follower) advance() {
 		f.applied++
 	}
 	f.watermark.Store(f.applied)
+	f.highest.Store(max(f.highest.Load(), f.applied))
 }
 
 func (f *follower) wakeReader() {

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"time"
 
+	"moviequery/internal/announce"
 	"moviequery/internal/apikey"
 )
 
@@ -38,19 +40,25 @@ type originAnswer struct {
 
 // get fetches path (with its query string) from the origin.
 func (c *originClient) get(ctx context.Context, path string) (originAnswer, error) {
-	return c.do(ctx, http.MethodGet, path, nil, c.timeout)
+	return c.do(ctx, http.MethodGet, path, nil, c.timeout, 0)
+}
+
+// fetch gets an answer that must reflect at least every change of the
+// feed up to seen.
+func (c *originClient) fetch(ctx context.Context, path string, seen int64) (originAnswer, error) {
+	return c.do(ctx, http.MethodGet, path, nil, c.timeout, seen)
 }
 
 // post sends a JSON body to the origin. A purge waits for the origin to
 // forward it to the other regions, so it may take longer than a read.
 func (c *originClient) post(ctx context.Context, path string, body any) (originAnswer, error) {
 	encoded, _ := json.Marshal(body) // the edge's own request types always marshal
-	return c.do(ctx, http.MethodPost, path, encoded, 3*c.timeout)
+	return c.do(ctx, http.MethodPost, path, encoded, 3*c.timeout, 0)
 }
 
 // do sends one request to the origin, a JSON body when body is not nil,
-// and reads the whole response.
-func (c *originClient) do(ctx context.Context, method, path string, body []byte, timeout time.Duration) (originAnswer, error) {
+// and the feed position seen unless it is 0, and reads the whole response.
+func (c *originClient) do(ctx context.Context, method, path string, body []byte, timeout time.Duration, seen int64) (originAnswer, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
@@ -67,6 +75,9 @@ func (c *originClient) do(ctx context.Context, method, path string, body []byte,
 	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	if seen > 0 {
+		req.Header.Set(announce.HeaderFeedSeen, strconv.FormatInt(seen, 10))
 	}
 	span := startOriginSpan(ctx, req)
 	defer span.End()

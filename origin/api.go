@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/otel/trace"
 
+	"moviequery/internal/announce"
 	"moviequery/internal/apierror"
 	"moviequery/internal/movie"
 	"moviequery/internal/query"
@@ -129,11 +130,26 @@ func (a *api) searchMovies(ctx context.Context, r *http.Request) ([]byte, error)
 		return nil, err
 	}
 
-	page, err := a.store.Search(ctx, q)
+	seen, err := feedPosition(r.Header.Get(announce.HeaderFeedSeen))
+	if err != nil {
+		return nil, err
+	}
+	page, err := a.store.SearchSeen(ctx, q, seen)
 	if err != nil {
 		return nil, err
 	}
 	return encodePage(page), nil
+}
+
+func feedPosition(raw string) (int64, error) {
+	if raw == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || n < 0 {
+		return 0, &query.Error{Param: announce.HeaderFeedSeen, Message: "must be a whole number of at least 0"}
+	}
+	return n, nil
 }
 
 // encodePage writes a page as {"movies":[...],"total":N,"next_cursor":...}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
 
@@ -76,7 +77,17 @@ func (s *Store) OnCommit(fn func([]Change)) {
 }
 
 func (s *Store) notifyCommitted(changes []Change) {
-	if s.committed != nil && len(changes) > 0 {
+	if len(changes) == 0 {
+		return
+	}
+	for _, c := range changes {
+		raiseTo(&s.lastCommitted, c.Seq)
+	}
+	select {
+	case s.commits <- struct{}{}:
+	default:
+	}
+	if s.committed != nil {
 		s.committed(changes)
 	}
 }
@@ -119,4 +130,14 @@ func feedParam(r *http.Request, name string, fallback int64) (int64, error) {
 		return 0, &query.Error{Param: name, Message: "must be a whole number of at least 0"}
 	}
 	return n, nil
+}
+
+// raiseTo sets n to v unless n is already greater.
+func raiseTo(n *atomic.Int64, v int64) {
+	for {
+		old := n.Load()
+		if old >= v || n.CompareAndSwap(old, v) {
+			return
+		}
+	}
 }

@@ -43,3 +43,25 @@ func newMetrics(registry prometheus.Registerer, region string) *metrics {
 	registry.MustRegister(m.ingested, m.rejectedMessages, m.reconciled, m.commitSeconds, m.requests, m.requestSeconds, m.announced)
 	return m
 }
+
+// watchMemoryIndex exports the size of the store's memory index and the
+// change feed position it reflects, both 0 until it is loaded.
+func watchMemoryIndex(registry prometheus.Registerer, region string, store *Store) {
+	labels := prometheus.Labels{"region": region}
+	read := func(value func(*memoryIndex) float64) func() float64 {
+		return func() float64 {
+			if ix := store.index.Load(); ix != nil {
+				return value(ix)
+			}
+			return 0
+		}
+	}
+	registry.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "origin_search_index_movies", Help: "Movies in the memory search index; 0 while searches run in PostgreSQL alone.", ConstLabels: labels,
+		}, read(func(ix *memoryIndex) float64 { return float64(ix.Len()) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "origin_search_index_feed_position", Help: "Change feed position up to which the memory search index reflects every change.", ConstLabels: labels,
+		}, read(func(ix *memoryIndex) float64 { return float64(ix.Applied()) })),
+	)
+}

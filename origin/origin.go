@@ -51,6 +51,15 @@ type Config struct {
 	// exact whatever the lag; a longer lag only makes title searches add up
 	// more unfolded changes.
 	TitleCountFold time.Duration
+	// MemoryIndex loads every movie's search fields into memory when the
+	// origin starts, and answers searches from them once loaded (see
+	// Store.LoadMemoryIndex). Searches run in PostgreSQL until then, and
+	// always without it.
+	MemoryIndex bool
+	// MemoryIndexInterval is the time between two reads of the change feed
+	// into the memory index when this origin commits nothing. A search
+	// reads the feed itself when the index lags what it must reflect.
+	MemoryIndexInterval time.Duration
 	// ReconcileGrace leaves objects younger than this to their
 	// notifications, so the reconciler does not race the queue.
 	ReconcileGrace time.Duration
@@ -87,14 +96,16 @@ type Config struct {
 // DefaultConfig returns a Config with every optional field set.
 func DefaultConfig() Config {
 	return Config{
-		Region:            "us-east-1",
-		Workers:           4,
-		BatchSize:         100,
-		VisibilityTimeout: 60 * time.Second,
-		ReconcileInterval: 5 * time.Minute,
-		TitleCountFold:    time.Second,
-		ReconcileGrace:    2 * time.Minute,
-		ShutdownTimeout:   10 * time.Second,
+		Region:              "us-east-1",
+		Workers:             4,
+		BatchSize:           100,
+		VisibilityTimeout:   60 * time.Second,
+		ReconcileInterval:   5 * time.Minute,
+		TitleCountFold:      time.Second,
+		MemoryIndex:         true,
+		MemoryIndexInterval: time.Second,
+		ReconcileGrace:      2 * time.Minute,
+		ShutdownTimeout:     10 * time.Second,
 	}
 }
 
@@ -135,6 +146,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 
 	s := &Server{cfg: cfg, store: store, registry: cfg.Registry, logger: cfg.Logger}
 	m := newMetrics(cfg.Registry, cfg.Region)
+	watchMemoryIndex(cfg.Registry, cfg.Region, store)
 	s.metrics = m
 	s.consumer = &consumer{s3: clients.S3, sqs: clients.SQS, queueURL: cfg.QueueURL, visibility: cfg.VisibilityTimeout, batchSize: cfg.BatchSize, store: store, metrics: m, logger: cfg.Logger}
 	s.reconciler = &reconciler{s3: clients.S3, bucket: cfg.Bucket, store: store, metrics: m, logger: cfg.Logger, grace: cfg.ReconcileGrace, now: time.Now}
@@ -170,6 +182,9 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 		wg.Go(func() { s.reconciler.run(ctx, s.cfg.ReconcileInterval) })
 	}
 	wg.Go(func() { foldTitleCountsLoop(ctx, s.store, s.cfg.TitleCountFold, s.logger) })
+	if s.cfg.MemoryIndex {
+		wg.Go(func() { s.loadMemoryIndex(ctx) })
+	}
 	s.ready.Store(true)
 	s.logger.Info("origin started", "region", s.cfg.Region, "address", ln.Addr().String(), "queue", s.cfg.QueueURL, "workers", s.cfg.Workers)
 
@@ -197,6 +212,23 @@ func (s *Server) shutdown(server *http.Server, consumers *sync.WaitGroup) error 
 		return nil
 	}
 	return err
+}
+
+// loadMemoryIndex loads the search index, retrying every few seconds
+// while the database fails, until it is loaded or ctx ends.
+func (s *Server) loadMemoryIndex(ctx context.Context) {
+	for {
+		err := s.store.LoadMemoryIndex(ctx, s.cfg.MemoryIndexInterval, s.logger)
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+		s.logger.Warn("loading the search index failed; searching in PostgreSQL meanwhile and retrying", "error", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(5 * time.Second):
+		}
+	}
 }
 
 // authorize requires the edge token on /internal/ routes when one is set.

@@ -38,13 +38,13 @@ type Page struct {
 // read one snapshot even while ingest commits.
 const beginSnapshot = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 
-// Search runs a query: one page in (year, title, id) order after the
-// query's cursor, and the exact total count of matches, read from one
-// snapshot. A query with no term filter or with one cast or genre filter
+// searchPostgres runs a query in PostgreSQL alone: one page in (year,
+// title, id) order after the query's cursor, and the exact total count of
+// matches, read from one snapshot. A query with no term filter or with one cast or genre filter
 // takes one round trip. Any other takes two, because the first reads how
 // many movies each filter matches per year to plan the second (see
 // planSearch).
-func (s *Store) Search(ctx context.Context, q query.Query) (Page, error) {
+func (s *Store) searchPostgres(ctx context.Context, q query.Query) (Page, error) {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return Page{}, fmt.Errorf("acquiring connection to search: %w", err)

@@ -4,6 +4,9 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"fmt"
+	"log/slog"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -178,6 +181,41 @@ func TestSearchMatchesModel(t *testing.T) {
 	t.Run("unfolded", func(t *testing.T) { checkSearches(t, store, model, queries) })
 	checkSearchIndex(t, store)
 	t.Run("folded", func(t *testing.T) { checkSearches(t, store, model, queries) })
+
+	// The memory index answers alike, and reflects each change the store
+	// commits by the time Ingest returns.
+	if err := store.LoadMemoryIndex(t.Context(), time.Hour, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("memory index", func(t *testing.T) { checkSearches(t, store, model, queries) })
+	changeSome(t, store, model)
+	t.Run("memory index after changes", func(t *testing.T) { checkSearches(t, store, model, queries) })
+}
+
+// changeSome adds movies with the titles or years of others (a title and
+// year are part of a movie's identity) and replaces the cast or genres of
+// others, through ingest, and updates the model.
+func changeSome(t *testing.T, store *Store, model searchModel) {
+	t.Helper()
+	ids := slices.Sorted(maps.Keys(model))
+	var updates []update
+	for i, id := range ids[:200] {
+		r := model[id]
+		donor := model[ids[len(ids)-1-i]]
+		switch i % 4 {
+		case 0:
+			r.Year = donor.Year
+		case 1:
+			r.Title += " of the night"
+		case 2:
+			r.Cast = append(slices.Clone(donor.Cast), "Replacement Actor")
+		case 3:
+			r.Genres = donor.Genres
+		}
+		model[movie.ID(r)] = r
+		updates = append(updates, update{fmt.Sprintf("providers/gen/change-%d.json", i), r, testEpoch.Add(2 * time.Hour)})
+	}
+	ingest(t, store, updates...)
 }
 
 func checkSearches(t *testing.T, store *Store, model searchModel, queries []string) {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -15,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
+	"golang.org/x/sync/singleflight"
 )
 
 //go:embed migrations/*.sql
@@ -25,6 +27,11 @@ var migrations embed.FS
 type Store struct {
 	pool      *pgxpool.Pool
 	committed func([]Change) // set by OnCommit before use
+
+	index         atomic.Pointer[memoryIndex] // nil until LoadMemoryIndex
+	indexReads    singleflight.Group
+	lastCommitted atomic.Int64  // the greatest change feed position this store committed
+	commits       chan struct{} // signalled after each commit, for the index
 }
 
 // OpenStore connects to PostgreSQL and applies any pending schema migrations.
@@ -59,7 +66,7 @@ func OpenStore(ctx context.Context, dsn string, logger *slog.Logger) (*Store, er
 		pool.Close()
 		return nil, err
 	}
-	return &Store{pool: pool}, nil
+	return &Store{pool: pool, commits: make(chan struct{}, 1)}, nil
 }
 
 func migrate(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) error {

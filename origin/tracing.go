@@ -131,3 +131,27 @@ func endDBSpan(ctx context.Context, err error, rows int64) {
 	}
 	span.End()
 }
+
+// indexSpanName names the span of a search in the memory index.
+const indexSpanName = "search memory index"
+
+// startIndexSpan starts a span for a search in the memory index when ctx's
+// span is recording.
+func startIndexSpan(ctx context.Context) trace.Span {
+	parent := trace.SpanFromContext(ctx)
+	if !parent.IsRecording() {
+		return parent
+	}
+	_, span := parent.TracerProvider().Tracer(tracerName).Start(ctx, indexSpanName, trace.WithSpanKind(trace.SpanKindInternal))
+	return span
+}
+
+// endIndexSpan records the total and the feed position the index
+// reflected, and ends the span.
+func endIndexSpan(span trace.Span, ix *memoryIndex, total int64) {
+	if !span.IsRecording() {
+		return
+	}
+	span.SetAttributes(attribute.Int64("moviequery.search.total", total), attribute.Int64("moviequery.feed_position", ix.Applied()))
+	span.End()
+}

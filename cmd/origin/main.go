@@ -38,6 +38,8 @@ func serve(args []string) error {
 	fs.StringVar(&cfg.Bucket, "bucket", "", "update bucket to reconcile against the ledger; empty turns reconciliation off")
 	fs.DurationVar(&cfg.ReconcileInterval, "reconcile-interval", cfg.ReconcileInterval, "time between two listings of the bucket")
 	fs.DurationVar(&cfg.TitleCountFold, "title-count-fold", cfg.TitleCountFold, "time between two folds of the change feed into the title search counts")
+	fs.BoolVar(&cfg.MemoryIndex, "memory-index", cfg.MemoryIndex, "answer searches from an in-memory index of every movie's search fields (about 300 bytes a movie); false searches in PostgreSQL alone")
+	fs.DurationVar(&cfg.MemoryIndexInterval, "memory-index-interval", cfg.MemoryIndexInterval, "time between two reads of the change feed into the memory index")
 	fs.DurationVar(&cfg.VisibilityTimeout, "visibility-timeout", cfg.VisibilityTimeout, "how long a received message stays hidden; it comes back this long after an origin dies")
 	fs.DurationVar(&cfg.ReconcileGrace, "reconcile-grace", cfg.ReconcileGrace, "age below which the reconciler leaves objects to their notifications")
 	fs.IntVar(&cfg.Workers, "workers", cfg.Workers, "concurrent queue receivers")

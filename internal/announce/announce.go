@@ -13,6 +13,12 @@ import (
 	"moviequery/internal/tags"
 )
 
+// HeaderFeedSeen carries, on an edge's search request to its origin, the
+// greatest change feed position the edge has applied. The origin's answer
+// reflects at least every change up to it, so a fill never stores an
+// answer older than an invalidation the edge applied before it began.
+const HeaderFeedSeen = "X-Feed-Seen"
+
 // Change is one entry of the change feed as edges need it. A change with
 // more tags than one message holds is sent Truncated, without its tags:
 // the edge then reads it from the change feed.

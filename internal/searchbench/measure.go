@@ -13,55 +13,78 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"moviequery/internal/query"
 	"moviequery/origin"
 )
 
 // result is the measurement of one query.
 type result struct {
-	label    string
-	total    int64
-	runs     int
-	p50, p99 time.Duration
-	max      time.Duration
+	label         string
+	runs, planned int
+	p50, p99      time.Duration
 }
 
-func measureAll(ctx context.Context, cfg Config, store *origin.Store, dsn, set string, queries []benchQuery, out io.Writer) error {
+// stores are the two ways of searching that measureAll compares.
+type stores struct {
+	postgres *origin.Store // without the memory index
+	memory   *origin.Store // with it
+}
+
+func measureAll(ctx context.Context, cfg Config, ss stores, dsn, set string, queries []benchQuery, out io.Writer) error {
 	fmt.Fprintf(out, "\n%s data set, %d workers, %d searches per query, load average before: %s\n\n", set, cfg.Workers, cfg.Iterations, loadAverage())
-	fmt.Fprintln(out, "| query | matches | runs | p50 | p99 | max |")
+	fmt.Fprintln(out, "| query | matches | PostgreSQL p50 | PostgreSQL p99 | memory index p50 | memory index p99 |")
 	fmt.Fprintln(out, "| --- | ---: | ---: | ---: | ---: | ---: |")
 
 	floor, err := measureFloor(ctx, cfg, dsn)
 	if err != nil {
 		return err
 	}
-	printResult(out, floor)
+	fmt.Fprintf(out, "| %s | 0 | %s | | |\n", floor.label, floor)
 
 	for _, bq := range queries {
-		q, err := resolve(ctx, store, bq)
+		q, err := resolve(ctx, ss.postgres, bq)
 		if err != nil {
 			return err
 		}
-		page, err := store.Search(ctx, q)
+		total, err := sameTotal(ctx, ss, q, bq.raw)
 		if err != nil {
-			return fmt.Errorf("query %q: %w", bq.raw, err)
-		}
-		r, err := measure(ctx, cfg, func(ctx context.Context) error {
-			_, err := store.Search(ctx, q)
 			return err
-		})
-		if err != nil {
-			return fmt.Errorf("query %q: %w", bq.raw, err)
 		}
-		r.label, r.total = "`"+bq.label()+"`", page.Total
-		printResult(out, r)
+		var both [2]result
+		for i, store := range []*origin.Store{ss.postgres, ss.memory} {
+			if both[i], err = measure(ctx, cfg, func(ctx context.Context) error {
+				_, err := store.Search(ctx, q)
+				return err
+			}); err != nil {
+				return fmt.Errorf("query %q: %w", bq.raw, err)
+			}
+		}
+		fmt.Fprintf(out, "| `%s` | %d | %s | %s |\n", bq.label(), total, both[0], both[1])
 
 		if cfg.Explain != nil {
-			if err := explain(ctx, store, q, bq.label(), cfg.Explain); err != nil {
+			if err := explain(ctx, ss.postgres, q, bq.label(), cfg.Explain); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// sameTotal searches q both ways and returns the total, or an error when
+// the two ways disagree on the total or the page.
+func sameTotal(ctx context.Context, ss stores, q query.Query, raw string) (int64, error) {
+	want, err := ss.postgres.Search(ctx, q)
+	if err != nil {
+		return 0, fmt.Errorf("query %q: %w", raw, err)
+	}
+	got, err := ss.memory.Search(ctx, q)
+	if err != nil {
+		return 0, fmt.Errorf("query %q with the memory index: %w", raw, err)
+	}
+	if got.Total != want.Total || !slices.Equal(got.Documents, want.Documents) || got.NextCursor != want.NextCursor {
+		return 0, fmt.Errorf("query %q: the memory index found %d movies where PostgreSQL found %d, or another page", raw, got.Total, want.Total)
+	}
+	return want.Total, nil
 }
 
 // measureFloor measures a bare round trip, SELECT 1 on a pool like the
@@ -93,8 +116,14 @@ func loadAverage() string {
 	return first
 }
 
-func printResult(out io.Writer, r result) {
-	fmt.Fprintf(out, "| %s | %d | %d | %s | %s | %s |\n", r.label, r.total, r.runs, ms(r.p50), ms(r.p99), ms(r.max))
+// String formats the p50 and p99 as two table cells, with the number of
+// runs beside the p99 when the time limit cut them short.
+func (r result) String() string {
+	p99 := ms(r.p99)
+	if r.runs < r.planned {
+		p99 += fmt.Sprintf(" (%d runs)", r.runs)
+	}
+	return ms(r.p50) + " | " + p99
 }
 
 // measure calls run cfg.Iterations times on cfg.Workers goroutines, after
@@ -126,7 +155,9 @@ func measure(ctx context.Context, cfg Config, run func(context.Context) error) (
 	if err := <-errs; err != nil {
 		return result{}, err
 	}
-	return summarize(latencies), nil
+	r := summarize(latencies)
+	r.planned = cfg.Iterations
+	return r, nil
 }
 
 // summarize computes the percentiles of the runs that happened; slots left
@@ -140,7 +171,6 @@ func summarize(latencies []time.Duration) result {
 	}
 	r.p50 = done[(len(done)-1)*50/100]
 	r.p99 = done[(len(done)*99+99)/100-1]
-	r.max = done[len(done)-1]
 	return r
 }
 

@@ -1,6 +1,8 @@
 // Package searchbench measures origin.Store.Search on a real PostgreSQL
 // server: every query kind and common combinations, each run a fixed number
-// of times by concurrent workers, with p50 and p99 latencies. It loads the
+// of times by concurrent workers, with p50 and p99 latencies, in PostgreSQL
+// alone and with the origin's memory index, one after the other in the
+// same run. It loads the
 // Wikipedia movie data set or a generated data set through Store.Ingest into
 // a durable cluster of its own on 127.0.0.1, and keeps the cluster's folder,
 // so a later run with the same folder skips the load.
@@ -12,6 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -92,7 +95,39 @@ func runSet(ctx context.Context, cfg Config, set string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return measureAll(ctx, cfg, store, cluster.DSN(), set, queries, out)
+
+	indexed, err := openIndexed(ctx, cfg, cluster.DSN(), out)
+	if err != nil {
+		return err
+	}
+	defer indexed.Close()
+	return measureAll(ctx, cfg, stores{postgres: store, memory: indexed}, cluster.DSN(), set, queries, out)
+}
+
+// openIndexed opens a second store and loads its memory index, and writes
+// how long the load took and how much heap the index holds.
+func openIndexed(ctx context.Context, cfg Config, dsn string, out io.Writer) (*origin.Store, error) {
+	store, err := origin.OpenStore(ctx, withPoolSize(dsn, cfg.Workers), cfg.Logger)
+	if err != nil {
+		return nil, err
+	}
+
+	before := heapInUse()
+	began := time.Now()
+	if err := store.LoadMemoryIndex(ctx, time.Second, cfg.Logger); err != nil {
+		store.Close()
+		return nil, err
+	}
+	fmt.Fprintf(out, "\nMemory index: loaded in %s, %.0f MiB of heap\n", time.Since(began).Round(time.Millisecond), float64(heapInUse()-before)/(1<<20))
+	return store, nil
+}
+
+// heapInUse returns the bytes of live heap after a collection.
+func heapInUse() uint64 {
+	runtime.GC()
+	var stats runtime.MemStats
+	runtime.ReadMemStats(&stats)
+	return stats.HeapAlloc
 }
 
 // withPoolSize sets pgxpool's maximum number of connections in a DSN, so

@@ -1,0 +1,206 @@
+package origin
+
+import (
+	"math/rand/v2"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	gocmp "github.com/google/go-cmp/cmp"
+
+	"moviequery/internal/movie"
+	"moviequery/internal/moviegen"
+	"moviequery/internal/query"
+)
+
+// generatedModel returns n generated movies, keyed by id.
+func generatedModel(t *testing.T, seed uint64, n int) searchModel {
+	t.Helper()
+	model := searchModel{}
+	for key, body := range moviegen.Objects("gen", seed, n) {
+		r, err := movie.Parse(body)
+		if err != nil {
+			t.Fatalf("generated movie %s: %v", key, err)
+		}
+		model[movie.ID(r)] = r
+	}
+	return model
+}
+
+func indexedFromRecord(r movie.Record) indexedMovie {
+	return newIndexedMovie(movie.ID(r), r.Year, movie.FoldSearch(r.Title), movie.FoldSearchAll(r.Cast), movie.FoldSearchAll(r.Genres))
+}
+
+func indexModel(ix *memoryIndex, model searchModel, position int64) {
+	var movies []indexedMovie
+	for _, r := range model {
+		movies = append(movies, indexedFromRecord(r))
+	}
+	ix.apply(movies, position)
+}
+
+// indexSearchAll follows a query's cursors through the index to its last
+// page and returns the ids in order and every page's total.
+func indexSearchAll(t *testing.T, ix *memoryIndex, raw string) (ids []string, totals []int64) {
+	t.Helper()
+	q := parseQuery(t, raw)
+	for range 10_000 {
+		page, total := ix.search(q)
+		totals = append(totals, total)
+		for _, p := range page[:min(len(page), q.Limit)] {
+			ids = append(ids, p.ID)
+		}
+		if len(page) <= q.Limit {
+			return ids, totals
+		}
+		q.After = &page[q.Limit-1]
+	}
+	t.Fatalf("search %q: more than 10,000 pages", raw)
+	return nil, nil
+}
+
+func checkIndexSearches(t *testing.T, ix *memoryIndex, model searchModel, queries []string) {
+	for _, raw := range queries {
+		for _, limit := range []string{"limit=7", "limit=100"} {
+			full := strings.TrimPrefix(raw+"&"+limit, "&")
+			want := model.matching(parseQuery(t, full))
+			got, totals := indexSearchAll(t, ix, full)
+			if diff := gocmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("%s: movies differ (-want +got):\n%s", full, diff)
+			}
+			for i, total := range totals {
+				if total != int64(len(want)) {
+					t.Errorf("%s: page %d total: got %d, want %d", full, i+1, total, len(want))
+				}
+			}
+		}
+	}
+}
+
+// indexQueries returns queries of every kind and combination, with terms
+// taken from the model so that they match few, many or no movies.
+func indexQueries(model searchModel) []string {
+	byFrequency := model.castByFrequency()
+	top, mid, rare := byFrequency[0], byFrequency[len(byFrequency)/50], byFrequency[len(byFrequency)-1]
+	return []string{
+		"", "year=1994", "year=1990-1999", "year=-1920", "year=2020-", "year=1870-1880",
+		"genre=drama", "genre=found+footage", "genre=no-such-genre", "genre=SILENT",
+		"cast=" + url.QueryEscape(top), "cast=" + url.QueryEscape(mid), "cast=" + url.QueryEscape(rare),
+		"cast=replacement+actor", "cast=nobody+at+all",
+		"title=the", "title=love", "title=e", "title=ca", "title=cafe", "title=Caf%C3%A9", "title=night",
+		"title=lighthouse", "title=of+the", "title=zzzzzz", "title=%25", "title=_", "title=the+big+man+of+the+night",
+		"cast=" + url.QueryEscape(top) + "&genre=drama",
+		"year=1950-2000&cast=" + url.QueryEscape(top),
+		"year=1994&genre=drama",
+		"genre=comedy&title=love",
+		"year=1990-1999&genre=comedy&title=the",
+		"cast=" + url.QueryEscape(mid) + "&title=e",
+		"cast=" + url.QueryEscape(top) + "&genre=comedy&title=a&year=1900-",
+		"genre=drama&title=lighthouse",
+		"genre=western&cast=replacement+actor",
+		"title=ca&year=2001",
+		"title=night&year=1999-2010&genre=drama",
+	}
+}
+
+func TestMemoryIndexMatchesModel(t *testing.T) {
+	model := generatedModel(t, 7, 3000)
+	ix := newMemoryIndex()
+	indexModel(ix, model, 1)
+	queries := indexQueries(model)
+	t.Run("loaded", func(t *testing.T) { checkIndexSearches(t, ix, model, queries) })
+
+	// Change the year, title, cast or genres of a fifth of the movies, and
+	// add as many new ones.
+	rng := rand.New(rand.NewPCG(1, 2))
+	ids := slices.Sorted(func(yield func(string) bool) {
+		for id := range model {
+			yield(id)
+		}
+	})
+	others := generatedModel(t, 8, 600)
+	var changed []indexedMovie
+	for _, other := range others {
+		id := ids[rng.IntN(len(ids))]
+		r := model[id]
+		switch rng.IntN(4) {
+		case 0:
+			r.Year = other.Year
+		case 1:
+			r.Title = other.Title
+		case 2:
+			r.Cast = append(other.Cast, "Replacement Actor")
+		case 3:
+			r.Genres = other.Genres
+		}
+		model[id] = r
+		changed = append(changed, newIndexedMovie(id, r.Year, movie.FoldSearch(r.Title), movie.FoldSearchAll(r.Cast), movie.FoldSearchAll(r.Genres)))
+	}
+	for id, r := range generatedModel(t, 9, 600) {
+		model[id] = r
+		changed = append(changed, indexedFromRecord(r))
+	}
+	ix.apply(changed, 2)
+
+	t.Run("changed", func(t *testing.T) { checkIndexSearches(t, ix, model, queries) })
+	ix.sortLimit = 0
+	t.Run("changed, years walked", func(t *testing.T) { checkIndexSearches(t, ix, model, queries) })
+	if got := ix.Applied(); got != 2 {
+		t.Errorf("applied position: got %d, want 2", got)
+	}
+	if got := ix.Len(); got != len(model) {
+		t.Errorf("movies in the index: got %d, want %d", got, len(model))
+	}
+}
+
+func TestMemoryIndexDropsTermsNoMovieHas(t *testing.T) {
+	ix := newMemoryIndex()
+	ix.apply([]indexedMovie{newIndexedMovie("a", 1999, "cafe", []string{"ann", "ann"}, []string{"drama"})}, 1)
+	ix.apply([]indexedMovie{newIndexedMovie("a", 2001, "bar", []string{"bob"}, []string{"comedy"})}, 2)
+
+	for _, raw := range []string{"cast=ann", "genre=drama", "title=caf", "year=1999"} {
+		if page, total := ix.search(parseQuery(t, raw)); len(page) != 0 || total != 0 {
+			t.Errorf("%s: got %d movies, total %d, want none", raw, len(page), total)
+		}
+	}
+	if len(ix.cast) != 1 || len(ix.genres) != 1 {
+		t.Errorf("index keeps terms no movie has: %d cast members, %d genres", len(ix.cast), len(ix.genres))
+	}
+}
+
+// TestMemoryIndexSearchesWhileApplying runs searches of every kind while
+// changes are applied, for the race detector to check that searches only
+// read the bitmaps they share.
+func TestMemoryIndexSearchesWhileApplying(t *testing.T) {
+	model := generatedModel(t, 7, 2000)
+	ix := newMemoryIndex()
+	indexModel(ix, model, 1)
+	queries := indexQueries(model)
+	changes := generatedModel(t, 8, 2000)
+
+	parsed := make([]query.Query, len(queries))
+	for i, raw := range queries {
+		parsed[i] = parseQuery(t, raw)
+	}
+
+	var wg sync.WaitGroup
+	for worker := range 4 {
+		wg.Go(func() {
+			for i := range 200 {
+				ix.search(parsed[(worker*200+i)%len(parsed)])
+			}
+		})
+	}
+	for _, r := range changes {
+		ix.apply([]indexedMovie{indexedFromRecord(r)}, 2)
+	}
+	wg.Wait()
+
+	if got := ix.Len(); got != len(model)+len(changes) {
+		t.Errorf("movies in the index: got %d, want %d", got, len(model)+len(changes))
+	}
+}

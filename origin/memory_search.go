@@ -1,0 +1,253 @@
+package origin
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"moviequery/internal/query"
+)
+
+// Search runs a query: one page in (year, title, id) order after the
+// query's cursor, and the exact total count of matches. The result
+// reflects at least every change this store has committed.
+func (s *Store) Search(ctx context.Context, q query.Query) (Page, error) {
+	return s.SearchSeen(ctx, q, 0)
+}
+
+// SearchSeen runs a query whose result reflects at least every change of
+// the feed up to seen, as well as every change this store has committed.
+// With the memory index loaded, it reads matches and total from the index,
+// after catching the index up to that position, and the page's documents
+// from PostgreSQL. Without it, it runs the whole search in PostgreSQL.
+func (s *Store) SearchSeen(ctx context.Context, q query.Query, seen int64) (Page, error) {
+	ix := s.index.Load()
+	if ix == nil {
+		return s.searchPostgres(ctx, q)
+	}
+	if err := s.catchUpIndex(ctx, ix, max(seen, s.lastCommitted.Load())); err != nil {
+		return Page{}, err
+	}
+	return s.searchMemory(ctx, ix, q)
+}
+
+// searchMemory reads a page's positions and the total from the index, then
+// the page's documents from PostgreSQL in one round trip.
+func (s *Store) searchMemory(ctx context.Context, ix *memoryIndex, q query.Query) (Page, error) {
+	span := startIndexSpan(ctx)
+	positions, total := ix.search(q)
+	endIndexSpan(span, ix, total)
+
+	page := Page{Documents: []string{}, Total: total}
+	if len(positions) > q.Limit {
+		positions = positions[:q.Limit]
+		page.NextCursor = positions[q.Limit-1].Encode(q.Fingerprint())
+	}
+	if len(positions) == 0 {
+		return page, nil
+	}
+
+	ids := make([]string, len(positions))
+	for i, p := range positions {
+		ids[i] = p.ID
+	}
+	documents, err := s.documents(ctx, ids)
+	if err != nil {
+		return Page{}, err
+	}
+	page.Documents = documents
+	return page, nil
+}
+
+// documents returns the current documents of movies, in the order of ids.
+func (s *Store) documents(ctx context.Context, ids []string) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, document FROM movies WHERE id = ANY($1)`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("reading the page's movies: %w", err)
+	}
+	byID := make(map[string]string, len(ids))
+	var id, document string
+	_, err = pgx.ForEachRow(rows, []any{&id, &document}, func() error {
+		byID[id] = document
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading the page's movies: %w", err)
+	}
+
+	documents := make([]string, len(ids))
+	for i, id := range ids {
+		document, ok := byID[id]
+		if !ok {
+			return nil, fmt.Errorf("reading the page's movies: movie %s is in the search index but not in the database", id)
+		}
+		documents[i] = document
+	}
+	return documents, nil
+}
+
+// LoadMemoryIndex reads every movie's search fields into a new memory
+// index, which Search uses from then on. It keeps the index current until
+// ctx ends, reading the change feed every interval and after each commit
+// of this store. A store without it searches in PostgreSQL alone.
+func (s *Store) LoadMemoryIndex(ctx context.Context, interval time.Duration, logger *slog.Logger) error {
+	start := time.Now()
+	ix, err := s.readMemoryIndex(ctx)
+	if err != nil {
+		return err
+	}
+	s.index.Store(ix)
+	logger.Info("search index loaded", "movies", ix.Len(), "feed_position", ix.Applied(), "duration", time.Since(start))
+
+	go s.followMemoryIndex(ctx, ix, interval, logger)
+	return nil
+}
+
+// readMemoryIndex reads every movie and the feed's head in one snapshot,
+// in result order, so each year's ordered slots are built by appending.
+func (s *Store) readMemoryIndex(ctx context.Context) (*memoryIndex, error) {
+	ix := newMemoryIndex()
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		var head int64
+		if err := tx.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM changes`).Scan(&head); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT id, year, title_search, cast_search, genres_search FROM movies ORDER BY year, title_search, id`)
+		if err != nil {
+			return err
+		}
+
+		var m indexedMovie
+		var cast, genres []string
+		_, err = pgx.ForEachRow(rows, []any{&m.id, &m.year, &m.title, &cast, &genres}, func() error {
+			ix.put(newIndexedMovie(m.id, m.year, m.title, cast, genres))
+			return nil
+		})
+		ix.applied = head
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("loading the search index: %w", err)
+	}
+	return ix, nil
+}
+
+// indexApplyChunk is the maximum number of movies applied under one lock, so
+// searches wait at most for that many while a large run of changes is
+// applied.
+const indexApplyChunk = 100
+
+// catchUpIndex brings the index to at least position need, reading the
+// change feed unless it is there already. A read that began before need
+// was committed may end short of it, so a caller reads once more. After
+// that the index holds the feed's head, and no later position exists.
+func (s *Store) catchUpIndex(ctx context.Context, ix *memoryIndex, need int64) error {
+	for range 2 {
+		if ix.Applied() >= need {
+			return nil
+		}
+		if err := s.refreshIndex(ctx, ix); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// indexReadTimeout bounds one read of the change feed into the index,
+// which runs on for its other waiters when the caller that began it gives
+// up.
+const indexReadTimeout = 10 * time.Second
+
+// refreshIndex reads the change feed into the index up to its head.
+// Concurrent callers share one read.
+func (s *Store) refreshIndex(ctx context.Context, ix *memoryIndex) error {
+	result := s.indexReads.DoChan("feed", func() (any, error) {
+		readCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), indexReadTimeout)
+		defer cancel()
+		return nil, s.readIndexChanges(readCtx, ix)
+	})
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case r := <-result:
+		return r.Err
+	}
+}
+
+// readIndexChanges applies the feed from the index's position to its
+// head.
+func (s *Store) readIndexChanges(ctx context.Context, ix *memoryIndex) error {
+	for {
+		movies, reached, more, err := s.changedMovies(ctx, ix.Applied(), maxChangePage)
+		if err != nil {
+			return err
+		}
+		for chunk := range slices.Chunk(movies, indexApplyChunk) {
+			ix.apply(chunk, 0)
+		}
+		ix.apply(nil, reached)
+		if !more {
+			return nil
+		}
+	}
+}
+
+// changedMovies reads up to limit changes after position and the current
+// search fields of the movies they name, in one snapshot. It returns the
+// position up to which the movies reflect every change, and whether more
+// changes follow.
+func (s *Store) changedMovies(ctx context.Context, after int64, limit int) (movies []indexedMovie, reached int64, more bool, err error) {
+	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		var last *int64
+		var count int
+		err := tx.QueryRow(ctx, `
+			SELECT (SELECT coalesce(max(seq), 0) FROM changes), max(seq), count(*)
+			FROM (SELECT seq FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2) c`, after, limit).Scan(&reached, &last, &count)
+		if err != nil || count == 0 {
+			return err
+		}
+		if more = count == limit; more {
+			reached = *last
+		}
+
+		rows, err := tx.Query(ctx, `
+			SELECT id, year, title_search, cast_search, genres_search FROM movies
+			WHERE id IN (SELECT movie_id FROM changes WHERE seq > $1 AND seq <= $2 AND movie_id IS NOT NULL)`, after, *last)
+		if err != nil {
+			return err
+		}
+		var m indexedMovie
+		var cast, genres []string
+		_, err = pgx.ForEachRow(rows, []any{&m.id, &m.year, &m.title, &cast, &genres}, func() error {
+			movies = append(movies, newIndexedMovie(m.id, m.year, m.title, cast, genres))
+			return nil
+		})
+		return err
+	})
+	if err != nil {
+		return nil, 0, false, fmt.Errorf("reading the change feed into the search index: %w", err)
+	}
+	return movies, reached, more, nil
+}
+
+// followMemoryIndex reads the change feed into the index every interval,
+// and at once after each commit of this store, until ctx ends.
+func (s *Store) followMemoryIndex(ctx context.Context, ix *memoryIndex, interval time.Duration, logger *slog.Logger) {
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		case <-s.commits:
+		}
+		if err := s.refreshIndex(ctx, ix); err != nil && ctx.Err() == nil {
+			logger.Warn("reading the change feed into the search index failed; retrying at the next interval", "error", err)
+		}
+	}
+}
