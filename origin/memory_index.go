@@ -1,41 +1,50 @@
 package origin
 
 import (
+	"bytes"
 	"cmp"
+	"hash/maphash"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/RoaringBitmap/roaring/v2"
-
-	"moviequery/internal/query"
 )
 
 // memoryIndex holds the search fields of every movie in memory, so the
 // origin finds a search's page and exact total without reading every
 // match from PostgreSQL (docs/decisions/0007-memory-search-index.md). Each
-// movie has a slot; a filter's matches are a bitmap of slots. Title terms
-// are found through bitmaps of the 1-, 2- and 3-byte runs of the folded
-// titles, and longer terms are confirmed on the candidates' titles.
+// movie has a slot, and a filter's matches are a bitmap of slots. Title
+// terms are found through bitmaps of the 1-, 2- and 3-byte runs of the
+// folded titles, and longer terms are confirmed on the candidates' titles.
+//
+// The movies are kept without Go pointers, their titles and ids in one
+// byte arena and their cast and genres as term numbers in another, so the
+// garbage collector does not scan a million records on every cycle.
 //
 // applied is the change feed position the index reflects: every change
 // numbered up to it has been applied, and later ones may have been.
 type memoryIndex struct {
-	mu       sync.RWMutex
-	applied  int64
-	slots    map[string]uint32 // by movie id
-	movies   []indexedMovie    // by slot
+	mu      sync.RWMutex
+	applied int64
+
+	hashID   func(string) uint64 // maphash of a movie id; tests make it collide
+	slots    map[uint64]uint32   // by hashID of the movie id
+	overflow map[string]uint32   // ids whose hash an earlier id has
+	movies   []storedMovie       // by slot
+	text     []byte              // titles and ids; bytes once written never change
+	terms    []uint32            // cast and genre term numbers of movies
+
 	runs     map[uint32]*roaring.Bitmap
-	cast     map[string]*roaring.Bitmap
-	genres   map[string]*roaring.Bitmap
+	cast     termTable
+	genres   termTable
 	years    map[int]*indexedYear
 	yearList []int // every key of years, in order
 
 	sortLimit uint64 // sortedMatchLimit, lowered by tests to walk the years
 }
 
-// indexedMovie is one movie's search fields, folded as the filters fold
-// their terms.
+// indexedMovie is one movie's search fields as read from the database,
+// folded as the filters fold their terms.
 type indexedMovie struct {
 	id     string
 	year   int
@@ -54,6 +63,50 @@ func sortedSet(values []string) []string {
 	return slices.Compact(slices.Sorted(slices.Values(values)))
 }
 
+// storedMovie is a movie in the index: spans of the text and term arenas.
+type storedMovie struct {
+	year         int32
+	id, title    textSpan
+	cast, genres termSpan
+}
+
+type textSpan struct{ start, length uint32 }
+
+type termSpan struct{ start, length uint32 }
+
+// termTable numbers the distinct values of one filter, cast or genre, and
+// keeps the slots of the movies that have each. A number stays once given,
+// and its bitmap may become empty.
+type termTable struct {
+	numbers  map[string]uint32
+	postings []*roaring.Bitmap // by number
+}
+
+func newTermTable() termTable {
+	return termTable{numbers: map[string]uint32{}}
+}
+
+// number returns the number of a value, giving it one if it has none.
+func (t *termTable) number(value string) uint32 {
+	n, ok := t.numbers[value]
+	if !ok {
+		n = uint32(len(t.postings))
+		t.numbers[value] = n
+		t.postings = append(t.postings, roaring.New())
+	}
+	return n
+}
+
+// lookup returns the slots of the movies that have a value, nil for a
+// value no movie ever had.
+func (t *termTable) lookup(value string) *roaring.Bitmap {
+	n, ok := t.numbers[value]
+	if !ok {
+		return nil
+	}
+	return t.postings[n]
+}
+
 // indexedYear is the movies of one year: their slots, and the same slots
 // in result order (title, then id).
 type indexedYear struct {
@@ -63,12 +116,13 @@ type indexedYear struct {
 
 func newMemoryIndex() *memoryIndex {
 	return &memoryIndex{
-		slots:  map[string]uint32{},
-		runs:   map[uint32]*roaring.Bitmap{},
-		cast:   map[string]*roaring.Bitmap{},
-		genres: map[string]*roaring.Bitmap{},
-		years:  map[int]*indexedYear{},
-
+		hashID:    hashWith(maphash.MakeSeed()),
+		slots:     map[uint64]uint32{},
+		overflow:  map[string]uint32{},
+		runs:      map[uint32]*roaring.Bitmap{},
+		cast:      newTermTable(),
+		genres:    newTermTable(),
+		years:     map[int]*indexedYear{},
 		sortLimit: sortedMatchLimit,
 	}
 }
@@ -100,86 +154,156 @@ func (ix *memoryIndex) apply(movies []indexedMovie, position int64) {
 
 // put stores one movie's current fields. Caller holds mu for writing.
 func (ix *memoryIndex) put(m indexedMovie) {
-	slot, known := ix.slots[m.id]
-	if known {
-		old := ix.movies[slot]
-		if old.year == m.year && old.title == m.title && slices.Equal(old.cast, m.cast) && slices.Equal(old.genres, m.genres) {
-			return
-		}
-		ix.remove(slot, old)
-	} else {
+	slot, known := ix.slotOf(m.id)
+	if !known {
 		slot = uint32(len(ix.movies))
-		ix.slots[m.id] = slot
-		ix.movies = append(ix.movies, indexedMovie{})
+		ix.movies = append(ix.movies, storedMovie{id: ix.addText(m.id)})
+		ix.addSlot(m.id, slot)
+	} else if ix.unchanged(ix.movies[slot], m) {
+		return
+	} else {
+		ix.remove(slot)
 	}
 
-	ix.movies[slot] = m
+	stored := &ix.movies[slot]
+	if !known || string(ix.textOf(stored.title)) != m.title {
+		stored.title = ix.addText(m.title)
+	}
+	stored.year = int32(m.year)
+	stored.cast = ix.addTerms(&ix.cast, m.cast)
+	stored.genres = ix.addTerms(&ix.genres, m.genres)
+
 	for _, run := range titleRuns(m.title) {
-		addSlot(ix.runs, run, slot)
+		addRun(ix.runs, run, slot)
 	}
-	for _, c := range m.cast {
-		addSlot(ix.cast, c, slot)
-	}
-	for _, g := range m.genres {
-		addSlot(ix.genres, g, slot)
-	}
-	ix.addToYear(slot, m)
+	ix.post(&ix.cast, stored.cast, slot)
+	ix.post(&ix.genres, stored.genres, slot)
+	ix.addToYear(slot)
 }
 
-// remove takes a movie's old fields out of every bitmap and its year.
-func (ix *memoryIndex) remove(slot uint32, old indexedMovie) {
-	for _, run := range titleRuns(old.title) {
-		removeSlot(ix.runs, run, slot)
+// slotOf returns the slot of a movie id.
+func (ix *memoryIndex) slotOf(id string) (uint32, bool) {
+	if slot, ok := ix.overflow[id]; ok {
+		return slot, true
 	}
-	for _, c := range old.cast {
-		removeSlot(ix.cast, c, slot)
+	slot, ok := ix.slots[ix.hashID(id)]
+	if ok && string(ix.textOf(ix.movies[slot].id)) != id {
+		return 0, false // another id with the same hash
 	}
-	for _, g := range old.genres {
-		removeSlot(ix.genres, g, slot)
+	return slot, ok
+}
+
+func (ix *memoryIndex) addSlot(id string, slot uint32) {
+	h := ix.hashID(id)
+	if _, taken := ix.slots[h]; taken {
+		ix.overflow[id] = slot
+		return
+	}
+	ix.slots[h] = slot
+}
+
+func hashWith(seed maphash.Seed) func(string) uint64 {
+	return func(id string) uint64 { return maphash.String(seed, id) }
+}
+
+// unchanged reports whether a stored movie already has m's fields.
+func (ix *memoryIndex) unchanged(stored storedMovie, m indexedMovie) bool {
+	return int(stored.year) == m.year && string(ix.textOf(stored.title)) == m.title &&
+		ix.sameTerms(&ix.cast, stored.cast, m.cast) && ix.sameTerms(&ix.genres, stored.genres, m.genres)
+}
+
+func (ix *memoryIndex) sameTerms(table *termTable, span termSpan, values []string) bool {
+	numbers := ix.termsOf(span)
+	if len(numbers) != len(values) {
+		return false
+	}
+	for i, v := range values {
+		if n, ok := table.numbers[v]; !ok || n != numbers[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// remove takes a movie's fields out of every bitmap and its year.
+func (ix *memoryIndex) remove(slot uint32) {
+	old := ix.movies[slot]
+	for _, run := range titleRuns(string(ix.textOf(old.title))) {
+		ix.runs[run].Remove(slot)
+		if ix.runs[run].IsEmpty() {
+			delete(ix.runs, run)
+		}
+	}
+	for _, n := range ix.termsOf(old.cast) {
+		ix.cast.postings[n].Remove(slot)
+	}
+	for _, n := range ix.termsOf(old.genres) {
+		ix.genres.postings[n].Remove(slot)
 	}
 
-	year := ix.years[old.year]
+	year := ix.years[int(old.year)]
 	year.slots.Remove(slot)
-	i, _ := slices.BinarySearchFunc(year.order, old, ix.compareInYear)
+	i, _ := slices.BinarySearchFunc(year.order, slot, ix.compareSlots)
 	year.order = slices.Delete(year.order, i, i+1)
 }
 
-func (ix *memoryIndex) addToYear(slot uint32, m indexedMovie) {
-	year, ok := ix.years[m.year]
+func (ix *memoryIndex) addToYear(slot uint32) {
+	y := int(ix.movies[slot].year)
+	year, ok := ix.years[y]
 	if !ok {
 		year = &indexedYear{slots: roaring.New()}
-		ix.years[m.year] = year
-		i, _ := slices.BinarySearch(ix.yearList, m.year)
-		ix.yearList = slices.Insert(ix.yearList, i, m.year)
+		ix.years[y] = year
+		i, _ := slices.BinarySearch(ix.yearList, y)
+		ix.yearList = slices.Insert(ix.yearList, i, y)
 	}
 	year.slots.Add(slot)
-	i, _ := slices.BinarySearchFunc(year.order, m, ix.compareInYear)
+	i, _ := slices.BinarySearchFunc(year.order, slot, ix.compareSlots)
 	year.order = slices.Insert(year.order, i, slot)
 }
 
-// compareInYear orders a slot against a movie of the same year.
-func (ix *memoryIndex) compareInYear(slot uint32, m indexedMovie) int {
-	other := ix.movies[slot]
-	return cmp.Or(strings.Compare(other.title, m.title), strings.Compare(other.id, m.id))
+// compareSlots orders two movies in result order.
+func (ix *memoryIndex) compareSlots(a, b uint32) int {
+	ma, mb := ix.movies[a], ix.movies[b]
+	return cmp.Or(cmp.Compare(ma.year, mb.year),
+		bytes.Compare(ix.textOf(ma.title), ix.textOf(mb.title)),
+		bytes.Compare(ix.textOf(ma.id), ix.textOf(mb.id)))
 }
 
-func addSlot[K comparable](bitmaps map[K]*roaring.Bitmap, key K, slot uint32) {
-	b, ok := bitmaps[key]
+func (ix *memoryIndex) addText(s string) textSpan {
+	span := textSpan{start: uint32(len(ix.text)), length: uint32(len(s))}
+	ix.text = append(ix.text, s...)
+	return span
+}
+
+func (ix *memoryIndex) textOf(span textSpan) []byte {
+	return ix.text[span.start : span.start+span.length]
+}
+
+func (ix *memoryIndex) addTerms(table *termTable, values []string) termSpan {
+	span := termSpan{start: uint32(len(ix.terms)), length: uint32(len(values))}
+	for _, v := range values {
+		ix.terms = append(ix.terms, table.number(v))
+	}
+	return span
+}
+
+func (ix *memoryIndex) termsOf(span termSpan) []uint32 {
+	return ix.terms[span.start : span.start+span.length]
+}
+
+func (ix *memoryIndex) post(table *termTable, span termSpan, slot uint32) {
+	for _, n := range ix.termsOf(span) {
+		table.postings[n].Add(slot)
+	}
+}
+
+func addRun(runs map[uint32]*roaring.Bitmap, run uint32, slot uint32) {
+	b, ok := runs[run]
 	if !ok {
 		b = roaring.New()
-		bitmaps[key] = b
+		runs[run] = b
 	}
 	b.Add(slot)
-}
-
-// removeSlot drops a slot, and the bitmap once it is empty, so that a term
-// no movie has any more matches nothing.
-func removeSlot[K comparable](bitmaps map[K]*roaring.Bitmap, key K, slot uint32) {
-	b := bitmaps[key]
-	b.Remove(slot)
-	if b.IsEmpty() {
-		delete(bitmaps, key)
-	}
 }
 
 // titleRuns returns the distinct runs of 1 to 3 bytes of a folded title,
@@ -202,217 +326,4 @@ func packRun(run string) uint32 {
 		packed |= uint32(run[i]) << (16 - 8*i)
 	}
 	return packed
-}
-
-// search returns the positions of the first limit + 1 matches of q after
-// its cursor, in result order, and the number of all matches.
-func (ix *memoryIndex) search(q query.Query) ([]query.Cursor, int64) {
-	ix.mu.RLock()
-	defer ix.mu.RUnlock()
-
-	matches, any := ix.filterMatches(q)
-	if !any {
-		return nil, 0
-	}
-	years := ix.yearsBetween(yearBounds(q))
-	if matches != nil && matches.GetCardinality() <= ix.sortLimit {
-		return ix.sortedPage(q, matches, years)
-	}
-	return ix.yearPage(q, matches, years), ix.count(matches, years)
-}
-
-// sortedMatchLimit is the maximum number of matches search sorts whole. Above it, it
-// walks the years in order and reads each year's matches from its
-// ordered slots.
-const sortedMatchLimit = 4096
-
-// filterMatches returns the slots that pass q's cast, genre and title
-// filters: nil when q has none of them, and false when nothing can pass.
-func (ix *memoryIndex) filterMatches(q query.Query) (*roaring.Bitmap, bool) {
-	var sets []*roaring.Bitmap
-	if q.Cast != "" {
-		sets = append(sets, ix.cast[q.Cast])
-	}
-	if q.Genre != "" {
-		sets = append(sets, ix.genres[q.Genre])
-	}
-	for _, run := range termRuns(q.Title) {
-		sets = append(sets, ix.runs[run])
-	}
-	if slices.Contains(sets, nil) {
-		return nil, false
-	}
-	if len(sets) == 0 {
-		return nil, true
-	}
-
-	matches := sets[0]
-	if len(sets) > 1 {
-		matches = roaring.FastAnd(sets...)
-	}
-	if len(q.Title) > 3 {
-		matches = ix.confirmTitles(matches, q.Title)
-	}
-	return matches, !matches.IsEmpty()
-}
-
-// termRuns returns the runs whose bitmaps hold every title containing
-// term: the term itself up to 3 bytes, and each of its 3-byte runs beyond.
-func termRuns(term string) []uint32 {
-	if term == "" {
-		return nil
-	}
-	if len(term) <= 3 {
-		return []uint32{packRun(term)}
-	}
-	runs := make([]uint32, 0, len(term)-2)
-	for i := 0; i+3 <= len(term); i++ {
-		runs = append(runs, packRun(term[i:i+3]))
-	}
-	slices.Sort(runs)
-	return slices.Compact(runs)
-}
-
-// confirmTitles keeps the candidates whose titles contain term.
-func (ix *memoryIndex) confirmTitles(candidates *roaring.Bitmap, term string) *roaring.Bitmap {
-	confirmed := roaring.New()
-	it := candidates.Iterator()
-	for it.HasNext() {
-		slot := it.Next()
-		if strings.Contains(ix.movies[slot].title, term) {
-			confirmed.Add(slot)
-		}
-	}
-	return confirmed
-}
-
-// yearsBetween returns the years of the index within from and to.
-func (ix *memoryIndex) yearsBetween(from, to int) []int {
-	start, _ := slices.BinarySearch(ix.yearList, from)
-	end, found := slices.BinarySearch(ix.yearList, to)
-	if found {
-		end++
-	}
-	return ix.yearList[start:end]
-}
-
-// sortedPage reads a small set of matches whole: it keeps those within
-// the years, sorts them and takes the page after the cursor.
-func (ix *memoryIndex) sortedPage(q query.Query, matches *roaring.Bitmap, years []int) ([]query.Cursor, int64) {
-	if len(years) == 0 {
-		return nil, 0
-	}
-	from, to := years[0], years[len(years)-1]
-
-	var found []query.Cursor
-	it := matches.Iterator()
-	for it.HasNext() {
-		if p := ix.resultPosition(it.Next()); p.Year >= from && p.Year <= to {
-			found = append(found, p)
-		}
-	}
-	slices.SortFunc(found, comparePositions)
-
-	start := 0
-	if q.After != nil {
-		start, _ = slices.BinarySearchFunc(found, *q.After, func(p, after query.Cursor) int {
-			return cmp.Or(comparePositions(p, after), -1) // the first after the cursor
-		})
-	}
-	page := found[start:min(len(found), start+q.Limit+1)]
-	return page, int64(len(found))
-}
-
-func comparePositions(a, b query.Cursor) int {
-	return cmp.Or(cmp.Compare(a.Year, b.Year), strings.Compare(a.Title, b.Title), strings.Compare(a.ID, b.ID))
-}
-
-// yearPage walks the years in order from the cursor's and collects limit
-// + 1 matches. matches is nil when every movie of the years matches.
-func (ix *memoryIndex) yearPage(q query.Query, matches *roaring.Bitmap, years []int) []query.Cursor {
-	page := make([]query.Cursor, 0, q.Limit+1)
-	for _, y := range years {
-		if q.After != nil && y < q.After.Year {
-			continue
-		}
-		after := query.Cursor{Year: y}
-		if q.After != nil && y == q.After.Year {
-			after = *q.After
-		}
-		page = ix.collect(page, ix.years[y], after, matches)
-		if len(page) == cap(page) {
-			break
-		}
-	}
-	return page
-}
-
-// collect appends the matches of one year that follow after, in order,
-// until page is full. A year's matches that are few next to its movies are
-// sorted; otherwise its ordered slots are walked.
-func (ix *memoryIndex) collect(page []query.Cursor, year *indexedYear, after query.Cursor, matches *roaring.Bitmap) []query.Cursor {
-	start, _ := slices.BinarySearchFunc(year.order, after, func(slot uint32, after query.Cursor) int {
-		return cmp.Or(comparePositions(ix.resultPosition(slot), after), -1) // the first after the cursor
-	})
-
-	var inYear *roaring.Bitmap
-	if matches != nil {
-		inYear = roaring.And(matches, year.slots)
-		if n := inYear.GetCardinality(); n == 0 {
-			return page
-		} else if n*walkPerMatch < uint64(len(year.order)-start) {
-			return ix.collectSorted(page, inYear, after)
-		}
-	}
-
-	for _, slot := range year.order[start:] {
-		if len(page) == cap(page) {
-			break
-		}
-		if inYear == nil || inYear.Contains(slot) {
-			page = append(page, ix.resultPosition(slot))
-		}
-	}
-	return page
-}
-
-// walkPerMatch is the maximum number of ordered slots collect walks per
-// match of a year. With fewer matches it sorts the year's matches instead.
-const walkPerMatch = 16
-
-// collectSorted appends the matches that follow after, sorted, until page
-// is full.
-func (ix *memoryIndex) collectSorted(page []query.Cursor, matches *roaring.Bitmap, after query.Cursor) []query.Cursor {
-	found := make([]query.Cursor, 0, matches.GetCardinality())
-	it := matches.Iterator()
-	for it.HasNext() {
-		if p := ix.resultPosition(it.Next()); comparePositions(p, after) > 0 {
-			found = append(found, p)
-		}
-	}
-	slices.SortFunc(found, comparePositions)
-	return append(page, found[:min(len(found), cap(page)-len(page))]...)
-}
-
-// resultPosition returns the result position of the movie in slot.
-func (ix *memoryIndex) resultPosition(slot uint32) query.Cursor {
-	m := ix.movies[slot]
-	return query.Cursor{Year: m.year, Title: m.title, ID: m.id}
-}
-
-// count returns the number of matches within the years.
-func (ix *memoryIndex) count(matches *roaring.Bitmap, years []int) int64 {
-	var total int64
-	if matches != nil && len(years) == len(ix.yearList) {
-		return int64(matches.GetCardinality())
-	}
-	for _, y := range years {
-		year := ix.years[y]
-		if matches == nil {
-			total += int64(len(year.order))
-		} else {
-			total += int64(matches.AndCardinality(year.slots))
-		}
-	}
-	return total
 }

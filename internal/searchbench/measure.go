@@ -52,6 +52,9 @@ func measureAll(ctx context.Context, cfg Config, ss stores, dsn, set string, que
 		}
 		var both [2]result
 		for i, store := range []*origin.Store{ss.postgres, ss.memory} {
+			if i == 0 && cfg.MemoryOnly {
+				continue
+			}
 			if both[i], err = measure(ctx, cfg, func(ctx context.Context) error {
 				_, err := store.Search(ctx, q)
 				return err

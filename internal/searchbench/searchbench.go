@@ -53,6 +53,9 @@ type Config struct {
 	// MaxDuration bounds the time spent on one query; a query that reaches
 	// it reports fewer iterations.
 	MaxDuration time.Duration
+	// MemoryOnly measures only the searches with the memory index; each
+	// query is still checked against PostgreSQL once.
+	MemoryOnly bool
 	// Explain, when set, receives the EXPLAIN (ANALYZE, BUFFERS) output of
 	// every statement Search runs for each query.
 	Explain io.Writer

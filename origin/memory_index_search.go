@@ -1,0 +1,273 @@
+package origin
+
+import (
+	"bytes"
+	"cmp"
+	"slices"
+	"sync"
+
+	"github.com/RoaringBitmap/roaring/v2"
+
+	"moviequery/internal/query"
+)
+
+// search returns the positions of the first limit + 1 matches of q after
+// its cursor, in result order, and the number of all matches.
+func (ix *memoryIndex) search(q query.Query) ([]query.Cursor, int64) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+
+	matches, any := ix.filterMatches(q)
+	if !any {
+		return nil, 0
+	}
+	years := ix.yearsBetween(yearBounds(q))
+	if len(years) == 0 {
+		return nil, 0
+	}
+
+	after := ix.newCursorKey(q.After)
+	if matches != nil && matches.GetCardinality() <= ix.sortLimit {
+		return ix.sortedPage(q.Limit, matches, years, after)
+	}
+	return ix.yearPage(q.Limit, matches, years, after), ix.count(matches, years)
+}
+
+// sortedMatchLimit is the maximum number of matches search sorts whole.
+// Above it, search walks the years in order and reads each year's matches
+// from its ordered slots.
+const sortedMatchLimit = 512
+
+// filterMatches returns the slots that pass q's cast, genre and title
+// filters: nil when q has none of them, and false when nothing can pass.
+func (ix *memoryIndex) filterMatches(q query.Query) (*roaring.Bitmap, bool) {
+	var filters []*roaring.Bitmap
+	if q.Cast != "" {
+		filters = append(filters, ix.cast.lookup(q.Cast))
+	}
+	if q.Genre != "" {
+		filters = append(filters, ix.genres.lookup(q.Genre))
+	}
+	var runs []*roaring.Bitmap
+	for _, run := range termRuns(q.Title) {
+		runs = append(runs, ix.runs[run])
+	}
+	if slices.Contains(filters, nil) || slices.Contains(runs, nil) {
+		return nil, false
+	}
+
+	var matches *roaring.Bitmap
+	switch sets := append(filters, runs...); {
+	case len(q.Title) > 3:
+		matches = ix.confirmTitles(filters, runs, []byte(q.Title))
+	case len(sets) == 0:
+		return nil, true
+	case len(sets) == 1:
+		matches = sets[0]
+	default:
+		matches = roaring.FastAnd(sets...)
+	}
+	return matches, !matches.IsEmpty()
+}
+
+// termRuns returns the runs whose bitmaps hold every title containing
+// term: the term itself up to 3 bytes, and each of its 3-byte runs beyond.
+func termRuns(term string) []uint32 {
+	if term == "" {
+		return nil
+	}
+	if len(term) <= 3 {
+		return []uint32{packRun(term)}
+	}
+	runs := make([]uint32, 0, len(term)-2)
+	for i := 0; i+3 <= len(term); i++ {
+		runs = append(runs, packRun(term[i:i+3]))
+	}
+	slices.Sort(runs)
+	return slices.Compact(runs)
+}
+
+// confirmTitles returns the movies whose titles contain term and that
+// pass every filter. It reads the smallest of the filters and the term's
+// runs, and tests each of its movies against the filters and the title:
+// a title that contains the term has all its runs.
+func (ix *memoryIndex) confirmTitles(filters, runs []*roaring.Bitmap, term []byte) *roaring.Bitmap {
+	driver := slices.MinFunc(append(slices.Clone(filters), runs...), func(a, b *roaring.Bitmap) int {
+		return cmp.Compare(a.GetCardinality(), b.GetCardinality())
+	})
+
+	buffer := slotBuffers.Get().(*[]uint32)
+	confirmed := (*buffer)[:0]
+	it := driver.Iterator()
+	for it.HasNext() {
+		slot := it.Next()
+		if ix.passes(slot, filters) && bytes.Contains(ix.textOf(ix.movies[slot].title), term) {
+			confirmed = append(confirmed, slot)
+		}
+	}
+	matches := roaring.BitmapOf(confirmed...)
+
+	*buffer = confirmed
+	slotBuffers.Put(buffer)
+	return matches
+}
+
+// slotBuffers are reused lists of slots, so that confirming the titles of
+// a frequent term does not allocate a list each time.
+var slotBuffers = sync.Pool{New: func() any { return new([]uint32) }}
+
+func (ix *memoryIndex) passes(slot uint32, filters []*roaring.Bitmap) bool {
+	for _, f := range filters {
+		if !f.Contains(slot) {
+			return false
+		}
+	}
+	return true
+}
+
+// yearsBetween returns the years of the index within from and to.
+func (ix *memoryIndex) yearsBetween(from, to int) []int {
+	start, _ := slices.BinarySearch(ix.yearList, from)
+	end, found := slices.BinarySearch(ix.yearList, to)
+	if found {
+		end++
+	}
+	return ix.yearList[start:end]
+}
+
+// cursorKey is a cursor's position in the form compared with stored
+// movies. A zero year is the position before every movie.
+type cursorKey struct {
+	year      int32
+	title, id []byte
+}
+
+func (ix *memoryIndex) newCursorKey(after *query.Cursor) cursorKey {
+	if after == nil {
+		return cursorKey{}
+	}
+	return cursorKey{year: int32(after.Year), title: []byte(after.Title), id: []byte(after.ID)}
+}
+
+// follows reports whether the movie in slot comes after the cursor.
+func (ix *memoryIndex) follows(slot uint32, after cursorKey) bool {
+	m := ix.movies[slot]
+	return cmp.Or(cmp.Compare(m.year, after.year),
+		bytes.Compare(ix.textOf(m.title), after.title),
+		bytes.Compare(ix.textOf(m.id), after.id)) > 0
+}
+
+// sortedPage reads a small set of matches whole: it keeps those within
+// the years, sorts them and takes the page after the cursor.
+func (ix *memoryIndex) sortedPage(limit int, matches *roaring.Bitmap, years []int, after cursorKey) ([]query.Cursor, int64) {
+	from, to := int32(years[0]), int32(years[len(years)-1])
+	found := make([]uint32, 0, matches.GetCardinality())
+	it := matches.Iterator()
+	for it.HasNext() {
+		slot := it.Next()
+		if y := ix.movies[slot].year; y >= from && y <= to {
+			found = append(found, slot)
+		}
+	}
+
+	var page []uint32
+	for _, slot := range found {
+		if ix.follows(slot, after) {
+			page = append(page, slot)
+		}
+	}
+	slices.SortFunc(page, ix.compareSlots)
+	return ix.resultPositions(page[:min(len(page), limit+1)]), int64(len(found))
+}
+
+// yearPage walks the years in order from the cursor's and collects limit
+// + 1 matches. matches is nil when every movie of the years matches.
+func (ix *memoryIndex) yearPage(limit int, matches *roaring.Bitmap, years []int, after cursorKey) []query.Cursor {
+	page := make([]uint32, 0, limit+1)
+	for _, y := range years {
+		if int32(y) < after.year {
+			continue
+		}
+		page = ix.collect(page, ix.years[y], after, matches)
+		if len(page) == cap(page) {
+			break
+		}
+	}
+	return ix.resultPositions(page)
+}
+
+// collect appends the matches of one year that follow after, in order,
+// until page is full. A year's matches that are few next to its movies are
+// sorted. Otherwise its ordered slots are walked.
+func (ix *memoryIndex) collect(page []uint32, year *indexedYear, after cursorKey, matches *roaring.Bitmap) []uint32 {
+	start, _ := slices.BinarySearchFunc(year.order, after, func(slot uint32, after cursorKey) int {
+		if ix.follows(slot, after) {
+			return 1
+		}
+		return -1
+	})
+	if matches != nil {
+		n := matches.AndCardinality(year.slots)
+		if n == 0 {
+			return page
+		}
+		if n*walkPerMatch < uint64(len(year.order)-start) {
+			return ix.collectSorted(page, roaring.And(matches, year.slots), after)
+		}
+	}
+
+	for _, slot := range year.order[start:] {
+		if len(page) == cap(page) {
+			break
+		}
+		if matches == nil || matches.Contains(slot) {
+			page = append(page, slot)
+		}
+	}
+	return page
+}
+
+// walkPerMatch is the maximum number of ordered slots collect walks per
+// match of a year. With fewer matches it sorts the year's matches instead.
+const walkPerMatch = 16
+
+// collectSorted appends the matches that follow after, sorted, until page
+// is full.
+func (ix *memoryIndex) collectSorted(page []uint32, matches *roaring.Bitmap, after cursorKey) []uint32 {
+	var found []uint32
+	it := matches.Iterator()
+	for it.HasNext() {
+		if slot := it.Next(); ix.follows(slot, after) {
+			found = append(found, slot)
+		}
+	}
+	slices.SortFunc(found, ix.compareSlots)
+	return append(page, found[:min(len(found), cap(page)-len(page))]...)
+}
+
+// resultPositions returns the result positions of the movies in slots.
+func (ix *memoryIndex) resultPositions(slots []uint32) []query.Cursor {
+	positions := make([]query.Cursor, len(slots))
+	for i, slot := range slots {
+		m := ix.movies[slot]
+		positions[i] = query.Cursor{Year: int(m.year), Title: string(ix.textOf(m.title)), ID: string(ix.textOf(m.id))}
+	}
+	return positions
+}
+
+// count returns the number of matches within the years.
+func (ix *memoryIndex) count(matches *roaring.Bitmap, years []int) int64 {
+	if matches != nil && len(years) == len(ix.yearList) {
+		return int64(matches.GetCardinality())
+	}
+	var total int64
+	for _, y := range years {
+		year := ix.years[y]
+		if matches == nil {
+			total += int64(len(year.order))
+		} else {
+			total += int64(matches.AndCardinality(year.slots))
+		}
+	}
+	return total
+}
