@@ -117,17 +117,22 @@ func startEdgeProcess(ctx context.Context, cfg EdgeBenchConfig, originURL, key s
 		cmd.Wait()
 	}
 
+	// At a million movies the origin loads its memory index for about 12 s
+	// after it starts, and the genre list reads every movie.
 	edgeURL = "http://" + address
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(edgeStartWait)
 	for getStatus(ctx, edgeURL+"/v1/genres", key) != http.StatusOK {
 		if time.Now().After(deadline) {
 			stop()
-			return "", 0, nil, fmt.Errorf("edge at %s did not accept the key within 30 s", edgeURL)
+			return "", 0, nil, fmt.Errorf("edge at %s did not accept the key within %s", edgeURL, edgeStartWait)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	return edgeURL, cmd.Process.Pid, stop, nil
 }
+
+// edgeStartWait bounds the wait for a started edge to answer.
+const edgeStartWait = 2 * time.Minute
 
 func getStatus(ctx context.Context, target, key string) int {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
