@@ -20,8 +20,10 @@ func main() {
 	flag.StringVar(&cfg.Source, "data", filepath.Join("..", "shared", "data", "wikipedia-movie-data"), "movie data: a folder of JSON files, one JSON file, or an http(s) address")
 	flag.IntVar(&cfg.Updates, "updates", 20000, "updates queued for the sustained-rate run")
 	flag.IntVar(&cfg.Workers, "workers", 4, "queue receivers of the origin")
+	memoryIndex := flag.Bool("memory-index", true, "run the origins with their memory search index, which follows every change")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
+	cfg.NoMemoryIndex = !*memoryIndex
 
 	if *cpuProfile != "" {
 		stop, err := startProfile(*cpuProfile)

@@ -22,6 +22,8 @@ type BenchConfig struct {
 	Source  string // the data set
 	Updates int    // updates queued for the sustained-rate run
 	Workers int    // queue receivers of the origin
+	// NoMemoryIndex runs the origins without their memory search index.
+	NoMemoryIndex bool
 }
 
 // RunIngestBench measures two things and prints them to out. First, the
@@ -59,7 +61,7 @@ func benchRegion(ctx context.Context, cfg BenchConfig, name string, external boo
 
 	region, err := StartRegion(ctx, RegionConfig{
 		Name: "us-east-1", DatabaseURL: cluster.DSN(), Bucket: "movie-updates", Queue: "movie-updates",
-		ExternalOrigin: external, OriginWorkers: cfg.Workers,
+		ExternalOrigin: external, OriginWorkers: cfg.Workers, NoMemoryIndex: cfg.NoMemoryIndex,
 		Logger: benchLogger,
 	})
 	if err != nil {
@@ -137,6 +139,7 @@ func timeQueued(ctx context.Context, cfg BenchConfig, region *Region, updates []
 	}
 
 	originConfig := origin.DefaultConfig()
+	originConfig.MemoryIndex = !cfg.NoMemoryIndex
 	originConfig.DatabaseURL, originConfig.QueueURL, originConfig.AWS, originConfig.Workers = region.DatabaseURL, region.QueueURL, region.AWS, cfg.Workers
 	originConfig.Logger = benchLogger
 	server, err := origin.New(ctx, originConfig)

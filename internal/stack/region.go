@@ -56,6 +56,8 @@ type RegionConfig struct {
 	Edge edge.Config
 	// AdjustEdge, when set, changes edge i's configuration last.
 	AdjustEdge func(i int, cfg *edge.Config)
+	// NoMemoryIndex runs the origin without its memory search index.
+	NoMemoryIndex bool
 	// ExternalOrigin leaves out the in-process origin and the edges, for
 	// tests that run the origin as a separate process.
 	ExternalOrigin bool
@@ -290,6 +292,7 @@ func (r *Region) startOrigin(ctx context.Context, cfg RegionConfig) error {
 	}
 
 	originConfig := origin.DefaultConfig()
+	originConfig.MemoryIndex = !cfg.NoMemoryIndex
 	originConfig.Region = cfg.Name
 	originConfig.DatabaseURL = r.DatabaseURL
 	originConfig.QueueURL = r.QueueURL
