@@ -40,6 +40,8 @@ type memoryIndex struct {
 	years    map[int]*indexedYear
 	yearList []int // every key of years, in order
 
+	titleCache titleCache
+
 	sortLimit uint64 // sortedMatchLimit, lowered by tests to walk the years
 }
 
@@ -167,6 +169,9 @@ func (ix *memoryIndex) put(m indexedMovie) {
 
 	stored := &ix.movies[slot]
 	if !known || string(ix.textOf(stored.title)) != m.title {
+		if known {
+			ix.titleCache.clear()
+		}
 		stored.title = ix.addText(m.title)
 	}
 	stored.year = int32(m.year)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"cmp"
 	"slices"
-	"sync"
 
 	"github.com/RoaringBitmap/roaring/v2"
 
@@ -56,10 +55,13 @@ func (ix *memoryIndex) filterMatches(q query.Query) (*roaring.Bitmap, bool) {
 		return nil, false
 	}
 
+	sets := append(filters, runs...)
+	if len(q.Title) > 3 {
+		sets = append(filters, ix.titleMatches(q.Title, runs))
+	}
+
 	var matches *roaring.Bitmap
-	switch sets := append(filters, runs...); {
-	case len(q.Title) > 3:
-		matches = ix.confirmTitles(filters, runs, []byte(q.Title))
+	switch {
 	case len(sets) == 0:
 		return nil, true
 	case len(sets) == 1:
@@ -85,44 +87,6 @@ func termRuns(term string) []uint32 {
 	}
 	slices.Sort(runs)
 	return slices.Compact(runs)
-}
-
-// confirmTitles returns the movies whose titles contain term and that
-// pass every filter. It reads the smallest of the filters and the term's
-// runs, and tests each of its movies against the filters and the title:
-// a title that contains the term has all its runs.
-func (ix *memoryIndex) confirmTitles(filters, runs []*roaring.Bitmap, term []byte) *roaring.Bitmap {
-	driver := slices.MinFunc(append(slices.Clone(filters), runs...), func(a, b *roaring.Bitmap) int {
-		return cmp.Compare(a.GetCardinality(), b.GetCardinality())
-	})
-
-	buffer := slotBuffers.Get().(*[]uint32)
-	confirmed := (*buffer)[:0]
-	it := driver.Iterator()
-	for it.HasNext() {
-		slot := it.Next()
-		if ix.passes(slot, filters) && bytes.Contains(ix.textOf(ix.movies[slot].title), term) {
-			confirmed = append(confirmed, slot)
-		}
-	}
-	matches := roaring.BitmapOf(confirmed...)
-
-	*buffer = confirmed
-	slotBuffers.Put(buffer)
-	return matches
-}
-
-// slotBuffers are reused lists of slots, so that confirming the titles of
-// a frequent term does not allocate a list each time.
-var slotBuffers = sync.Pool{New: func() any { return new([]uint32) }}
-
-func (ix *memoryIndex) passes(slot uint32, filters []*roaring.Bitmap) bool {
-	for _, f := range filters {
-		if !f.Contains(slot) {
-			return false
-		}
-	}
-	return true
 }
 
 // yearsBetween returns the years of the index within from and to.

@@ -1,6 +1,7 @@
 package origin
 
 import (
+	"maps"
 	"math/rand/v2"
 	"net/url"
 	"slices"
@@ -222,4 +223,37 @@ func TestMemoryIndexSearchesWhileApplying(t *testing.T) {
 	if got := ix.Len(); got != len(model)+len(changes) {
 		t.Errorf("movies in the index: got %d, want %d", got, len(model)+len(changes))
 	}
+}
+
+// TestMemoryIndexTitleCacheFollowsChanges searches title terms, so their
+// matches are cached, then adds movies, then renames some, searching again
+// after each step.
+func TestMemoryIndexTitleCacheFollowsChanges(t *testing.T) {
+	model := generatedModel(t, 7, 1000)
+	ix := newMemoryIndex()
+	indexModel(ix, model, 1)
+	queries := []string{"title=love", "title=night", "title=of+the", "genre=drama&title=lighthouse", "title=cafe&year=1990-2010"}
+	checkIndexSearches(t, ix, model, queries)
+
+	var added []indexedMovie
+	for id, r := range generatedModel(t, 9, 500) {
+		model[id] = r
+		added = append(added, indexedFromRecord(r))
+	}
+	ix.apply(added, 2)
+	if len(ix.titleCache.entries) == 0 {
+		t.Fatal("no title term was cached")
+	}
+	checkIndexSearches(t, ix, model, queries)
+
+	renamed := []string{"A Night of the Lighthouse", "Love at the Cafe", "Nothing Alike"}
+	var changed []indexedMovie
+	for i, id := range slices.Sorted(maps.Keys(model))[:300] {
+		r := model[id]
+		r.Title = renamed[i%len(renamed)]
+		model[id] = r
+		changed = append(changed, newIndexedMovie(id, r.Year, movie.FoldSearch(r.Title), movie.FoldSearchAll(r.Cast), movie.FoldSearchAll(r.Genres)))
+	}
+	ix.apply(changed, 3)
+	checkIndexSearches(t, ix, model, queries)
 }
