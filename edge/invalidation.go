@@ -146,14 +146,14 @@ func (f *follower) onAnnouncement(msg []byte) {
 }
 
 // seen returns the greatest change feed position the edge has applied,
-// for the origin's answer to reflect.
+// which the origin's response must reflect.
 func (f *follower) seen() int64 {
 	return f.highest.Load()
 }
 
 // apply invalidates one change's tags. It raises the highest position
 // first, so a fill that reads the generation and then the position never
-// sees this change's generation with a lower position.
+// reads this change's generation with a lower position.
 func (f *follower) apply(seq int64, hashes []uint64, now time.Time) {
 	if f.flush {
 		hashes = []uint64{allTags}

@@ -43,7 +43,7 @@ func (c *originClient) get(ctx context.Context, path string) (originAnswer, erro
 	return c.do(ctx, http.MethodGet, path, nil, c.timeout, 0)
 }
 
-// fetch gets an answer that must reflect at least every change of the
+// fetch gets a response that must reflect at least every change of the
 // feed up to seen.
 func (c *originClient) fetch(ctx context.Context, path string, seen int64) (originAnswer, error) {
 	return c.do(ctx, http.MethodGet, path, nil, c.timeout, seen)

@@ -200,7 +200,7 @@ func (ix *memoryIndex) slotOf(id string) (uint32, bool) {
 
 func (ix *memoryIndex) addSlot(id string, slot uint32) {
 	h := ix.hashID(id)
-	if _, taken := ix.slots[h]; taken {
+	if _, used := ix.slots[h]; used {
 		ix.overflow[id] = slot
 		return
 	}

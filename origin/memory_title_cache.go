@@ -72,9 +72,9 @@ func (c *titleCache) clear() {
 }
 
 // titleMatches returns the movies whose titles contain term, a term longer
-// than three bytes with runs its 3-byte runs' bitmaps. It tests only the
-// movies added since the cached entry of the term, if there is one.
-// Caller holds mu for reading.
+// than three bytes whose 3-byte runs have the bitmaps runs. It tests only
+// the movies added since the term's cached entry, if there is one. Caller
+// holds the index's lock for reading.
 func (ix *memoryIndex) titleMatches(term string, runs []*roaring.Bitmap) *roaring.Bitmap {
 	slots := uint32(len(ix.movies))
 	cached, ok := ix.titleCache.get(term)
@@ -92,7 +92,7 @@ func (ix *memoryIndex) titleMatches(term string, runs []*roaring.Bitmap) *roarin
 	return matches
 }
 
-// confirmTitles returns the slots from from on whose titles contain term,
+// confirmTitles returns the slots from slot from on whose titles contain term,
 // in order. It reads the smallest of the term's runs' bitmaps: a title
 // that contains the term has all of them.
 func (ix *memoryIndex) confirmTitles(runs []*roaring.Bitmap, term []byte, from uint32) []uint32 {

@@ -52,7 +52,7 @@ type Config struct {
 	// more unfolded changes.
 	TitleCountFold time.Duration
 	// MemoryIndex loads every movie's search fields into memory when the
-	// origin starts, and answers searches from them once loaded (see
+	// origin starts, and runs searches on them once loaded (see
 	// Store.LoadMemoryIndex). Searches run in PostgreSQL until then, and
 	// always without it.
 	MemoryIndex bool

@@ -182,8 +182,8 @@ func TestSearchMatchesModel(t *testing.T) {
 	checkSearchIndex(t, store)
 	t.Run("folded", func(t *testing.T) { checkSearches(t, store, model, queries) })
 
-	// The memory index answers alike, and reflects each change the store
-	// commits by the time Ingest returns.
+	// The memory index returns the same results, and reflects each change
+	// the store commits by the time Ingest returns.
 	if err := store.LoadMemoryIndex(t.Context(), time.Hour, slog.New(slog.DiscardHandler)); err != nil {
 		t.Fatal(err)
 	}

@@ -14,9 +14,9 @@ import (
 )
 
 // HeaderFeedSeen carries, on an edge's search request to its origin, the
-// greatest change feed position the edge has applied. The origin's answer
-// reflects at least every change up to it, so a fill never stores an
-// answer older than an invalidation the edge applied before it began.
+// greatest change feed position the edge has applied. The origin's response
+// reflects at least every change up to it, so a fill never stores a
+// response older than an invalidation the edge applied before it began.
 const HeaderFeedSeen = "X-Feed-Seen"
 
 // Change is one entry of the change feed as edges need it. A change with

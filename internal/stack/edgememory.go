@@ -131,7 +131,7 @@ func startEdgeProcess(ctx context.Context, cfg EdgeBenchConfig, originURL, key s
 	return edgeURL, cmd.Process.Pid, stop, nil
 }
 
-// edgeStartWait bounds the wait for a started edge to answer.
+// edgeStartWait bounds the wait for a started edge to accept the key.
 const edgeStartWait = 2 * time.Minute
 
 func getStatus(ctx context.Context, target, key string) int {
