@@ -201,8 +201,12 @@ func (a *api) getRevisions(ctx context.Context, r *http.Request) ([]byte, error)
 	return json.Marshal(trail)
 }
 
-func (a *api) listGenres(ctx context.Context, _ *http.Request) ([]byte, error) {
-	genres, err := a.store.Genres(ctx)
+func (a *api) listGenres(ctx context.Context, r *http.Request) ([]byte, error) {
+	seen, err := feedPosition(r.Header.Get(announce.HeaderFeedSeen))
+	if err != nil {
+		return nil, err
+	}
+	genres, err := a.store.GenresSeen(ctx, seen)
 	if err != nil {
 		return nil, err
 	}

@@ -34,11 +34,12 @@ type memoryIndex struct {
 	text     []byte              // titles and ids; bytes once written never change
 	terms    []uint32            // cast and genre term numbers of movies
 
-	runs     map[uint32]*roaring.Bitmap
-	cast     termTable
-	genres   termTable
-	years    map[int]*indexedYear
-	yearList []int // every key of years, in order
+	runs      map[uint32]*roaring.Bitmap
+	cast      termTable
+	genres    termTable
+	spellings genreSpellings
+	years     map[int]*indexedYear
+	yearList  []int // every key of years, in order
 
 	titleCache titleCache
 
@@ -53,6 +54,10 @@ type indexedMovie struct {
 	title  string
 	cast   []string
 	genres []string
+
+	// genreNames are the genres as the movie spells them, for the genre
+	// list (see genreNames).
+	genreNames []string
 }
 
 // newIndexedMovie returns a movie's fields for the index, with its cast
@@ -70,6 +75,7 @@ type storedMovie struct {
 	year         int32
 	id, title    textSpan
 	cast, genres termSpan
+	genreNames   termSpan // spelling numbers
 }
 
 type textSpan struct{ start, length uint32 }
@@ -177,6 +183,7 @@ func (ix *memoryIndex) put(m indexedMovie) {
 	stored.year = int32(m.year)
 	stored.cast = ix.addTerms(&ix.cast, m.cast)
 	stored.genres = ix.addTerms(&ix.genres, m.genres)
+	stored.genreNames = ix.addSpellings(m.genreNames)
 
 	for _, run := range titleRuns(m.title) {
 		addRun(ix.runs, run, slot)
@@ -214,7 +221,8 @@ func hashWith(seed maphash.Seed) func(string) uint64 {
 // unchanged reports whether a stored movie already has m's fields.
 func (ix *memoryIndex) unchanged(stored storedMovie, m indexedMovie) bool {
 	return int(stored.year) == m.year && string(ix.textOf(stored.title)) == m.title &&
-		ix.sameTerms(&ix.cast, stored.cast, m.cast) && ix.sameTerms(&ix.genres, stored.genres, m.genres)
+		ix.sameTerms(&ix.cast, stored.cast, m.cast) && ix.sameTerms(&ix.genres, stored.genres, m.genres) &&
+		ix.sameSpellings(stored.genreNames, m.genreNames)
 }
 
 func (ix *memoryIndex) sameTerms(table *termTable, span termSpan, values []string) bool {
@@ -245,6 +253,7 @@ func (ix *memoryIndex) remove(slot uint32) {
 	for _, n := range ix.termsOf(old.genres) {
 		ix.genres.postings[n].Remove(slot)
 	}
+	ix.removeSpellings(old.genreNames)
 
 	year := ix.years[int(old.year)]
 	year.slots.Remove(slot)

@@ -33,7 +33,9 @@ func generatedModel(t *testing.T, seed uint64, n int) searchModel {
 }
 
 func indexedFromRecord(r movie.Record) indexedMovie {
-	return newIndexedMovie(movie.ID(r), r.Year, movie.FoldSearch(r.Title), movie.FoldSearchAll(r.Cast), movie.FoldSearchAll(r.Genres))
+	m := newIndexedMovie(movie.ID(r), r.Year, movie.FoldSearch(r.Title), movie.FoldSearchAll(r.Cast), movie.FoldSearchAll(r.Genres))
+	m.genreNames = genreNames(r.Genres)
+	return m
 }
 
 func indexModel(ix *memoryIndex, model searchModel, position int64) {
@@ -139,7 +141,9 @@ func TestMemoryIndexMatchesModel(t *testing.T) {
 			r.Genres = other.Genres
 		}
 		model[id] = r
-		changed = append(changed, newIndexedMovie(id, r.Year, movie.FoldSearch(r.Title), movie.FoldSearchAll(r.Cast), movie.FoldSearchAll(r.Genres)))
+		m := newIndexedMovie(id, r.Year, movie.FoldSearch(r.Title), movie.FoldSearchAll(r.Cast), movie.FoldSearchAll(r.Genres))
+		m.genreNames = genreNames(r.Genres)
+		changed = append(changed, m)
 	}
 	for id, r := range generatedModel(t, 9, 600) {
 		model[id] = r
@@ -256,4 +260,60 @@ func TestMemoryIndexTitleCacheFollowsChanges(t *testing.T) {
 	}
 	ix.apply(changed, 3)
 	checkIndexSearches(t, ix, model, queries)
+}
+
+// TestMemoryIndexGenreList checks the genre list against the model while
+// movies spell their genres differently and change them.
+func TestMemoryIndexGenreList(t *testing.T) {
+	model := generatedModel(t, 7, 300)
+	ids := slices.Sorted(maps.Keys(model))
+	for i, spelling := range []string{"DRAMA", " drama ", "Dráma", "Science  Fiction", "science fiction"} {
+		r := model[ids[i]]
+		r.Genres = append(r.Genres, spelling)
+		model[ids[i]] = r
+	}
+	ix := newMemoryIndex()
+	indexModel(ix, model, 1)
+	checkGenreList(t, ix, model)
+
+	// Drop the first spelling of drama in sort order, and every drama of a
+	// hundred movies.
+	var changed []indexedMovie
+	for i, id := range ids[:100] {
+		r := model[id]
+		r.Genres = slices.DeleteFunc(slices.Clone(r.Genres), func(g string) bool { return i == 0 || movie.FoldSearch(g) == "drama" })
+		model[id] = r
+		changed = append(changed, indexedFromRecord(r))
+	}
+	ix.apply(changed, 2)
+	checkGenreList(t, ix, model)
+}
+
+// checkGenreList compares the index's genre list with one computed from
+// the model: genres grouped as the genre filter folds them, each named by
+// its first spelling in sort order.
+func checkGenreList(t *testing.T, ix *memoryIndex, model searchModel) {
+	t.Helper()
+	names := map[string]string{}
+	movies := map[string]int64{}
+	for _, r := range model {
+		for _, folded := range slices.Compact(slices.Sorted(slices.Values(movie.FoldSearchAll(r.Genres)))) {
+			movies[folded]++
+		}
+		for _, name := range genreNames(r.Genres) {
+			folded := movie.FoldSearch(name)
+			if names[folded] == "" || name < names[folded] {
+				names[folded] = name
+			}
+		}
+	}
+	var want []Genre
+	for folded, n := range movies {
+		want = append(want, Genre{Name: names[folded], Movies: n})
+	}
+	slices.SortFunc(want, func(a, b Genre) int { return strings.Compare(a.Name, b.Name) })
+
+	if diff := gocmp.Diff(want, ix.genreList()); diff != "" {
+		t.Errorf("genre list differs (-want +got):\n%s", diff)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"moviequery/internal/query"
 )
@@ -33,6 +34,28 @@ func (s *Store) SearchSeen(ctx context.Context, q query.Query, seen int64) (Page
 		return Page{}, err
 	}
 	return s.searchMemory(ctx, ix, q)
+}
+
+// Genres lists every genre of the current state with its number of
+// movies, reflecting at least every change this store has committed.
+func (s *Store) Genres(ctx context.Context) ([]Genre, error) {
+	return s.GenresSeen(ctx, 0)
+}
+
+// GenresSeen lists every genre, reflecting at least every change of the
+// feed up to seen. With the memory index loaded, it groups the spellings
+// that a genre filter matches alike (case, accents and repeated spaces)
+// and counts the movies the filter finds. Without it, it reads every movie
+// from PostgreSQL and groups spellings that differ only in case.
+func (s *Store) GenresSeen(ctx context.Context, seen int64) ([]Genre, error) {
+	ix := s.index.Load()
+	if ix == nil {
+		return s.genresPostgres(ctx)
+	}
+	if err := s.catchUpIndex(ctx, ix, max(seen, s.lastCommitted.Load())); err != nil {
+		return nil, err
+	}
+	return ix.genreList(), nil
 }
 
 // searchMemory reads a page's positions and the total from the index, then
@@ -116,17 +139,11 @@ func (s *Store) readMemoryIndex(ctx context.Context) (*memoryIndex, error) {
 		if err := tx.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM changes`).Scan(&head); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `SELECT id, year, title_search, cast_search, genres_search FROM movies ORDER BY year, title_search, id`)
+		rows, err := tx.Query(ctx, `SELECT `+indexedColumns+` FROM movies ORDER BY year, title_search, id`)
 		if err != nil {
 			return err
 		}
-
-		var m indexedMovie
-		var cast, genres []string
-		_, err = pgx.ForEachRow(rows, []any{&m.id, &m.year, &m.title, &cast, &genres}, func() error {
-			ix.put(newIndexedMovie(m.id, m.year, m.title, cast, genres))
-			return nil
-		})
+		_, err = forEachIndexed(rows, ix.put)
 		ix.applied = head
 		return err
 	})
@@ -134,6 +151,22 @@ func (s *Store) readMemoryIndex(ctx context.Context) (*memoryIndex, error) {
 		return nil, fmt.Errorf("loading the search index: %w", err)
 	}
 	return ix, nil
+}
+
+// indexedColumns are the columns of movies that forEachIndexed reads.
+const indexedColumns = "id, year, title_search, cast_search, genres_search, genres"
+
+// forEachIndexed calls fn with each row's fields for the index.
+func forEachIndexed(rows pgx.Rows, fn func(indexedMovie)) (pgconn.CommandTag, error) {
+	var id, title string
+	var year int
+	var cast, genres, names []string
+	return pgx.ForEachRow(rows, []any{&id, &year, &title, &cast, &genres, &names}, func() error {
+		m := newIndexedMovie(id, year, title, cast, genres)
+		m.genreNames = genreNames(names)
+		fn(m)
+		return nil
+	})
 }
 
 // indexApplyChunk is the maximum number of movies applied under one lock, so
@@ -215,17 +248,12 @@ func (s *Store) changedMovies(ctx context.Context, after int64, limit int) (movi
 		}
 
 		rows, err := tx.Query(ctx, `
-			SELECT id, year, title_search, cast_search, genres_search FROM movies
+			SELECT `+indexedColumns+` FROM movies
 			WHERE id IN (SELECT movie_id FROM changes WHERE seq > $1 AND seq <= $2 AND movie_id IS NOT NULL)`, after, *last)
 		if err != nil {
 			return err
 		}
-		var m indexedMovie
-		var cast, genres []string
-		_, err = pgx.ForEachRow(rows, []any{&m.id, &m.year, &m.title, &cast, &genres}, func() error {
-			movies = append(movies, newIndexedMovie(m.id, m.year, m.title, cast, genres))
-			return nil
-		})
+		_, err = forEachIndexed(rows, func(m indexedMovie) { movies = append(movies, m) })
 		return err
 	})
 	if err != nil {

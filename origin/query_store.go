@@ -253,9 +253,10 @@ type Genre struct {
 	Movies int64  `json:"movies"`
 }
 
-// Genres lists every genre of the current state, grouping spellings that
-// differ only in case under the first spelling in sort order.
-func (s *Store) Genres(ctx context.Context) ([]Genre, error) {
+// genresPostgres lists every genre of the current state from PostgreSQL,
+// grouping spellings that differ only in case under the first spelling in
+// sort order. It reads every movie.
+func (s *Store) genresPostgres(ctx context.Context) ([]Genre, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT min(btrim(g.name)), count(DISTINCT m.id)
 		FROM movies m, unnest(m.genres) AS g(name)

@@ -190,6 +190,27 @@ func TestSearchMatchesModel(t *testing.T) {
 	t.Run("memory index", func(t *testing.T) { checkSearches(t, store, model, queries) })
 	changeSome(t, store, model)
 	t.Run("memory index after changes", func(t *testing.T) { checkSearches(t, store, model, queries) })
+	t.Run("genres", func(t *testing.T) { checkGenresAgree(t, store) })
+}
+
+// checkGenresAgree compares the genre list of the memory index with the
+// one PostgreSQL computes, on data whose spellings of a genre differ at
+// most in case, where both group alike.
+func checkGenresAgree(t *testing.T, store *Store) {
+	want, err := store.genresPostgres(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := store.Genres(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	byName := func(a, b Genre) int { return strings.Compare(a.Name, b.Name) }
+	slices.SortFunc(want, byName)
+	if diff := gocmp.Diff(want, got); diff != "" {
+		t.Errorf("genre lists differ (-PostgreSQL +memory index):\n%s", diff)
+	}
 }
 
 // changeSome adds movies with the titles or years of others (a title and
