@@ -70,6 +70,32 @@ func measureAll(ctx context.Context, cfg Config, ss stores, dsn, set string, que
 			}
 		}
 	}
+	return measureGenres(ctx, cfg, ss, out)
+}
+
+// measureGenres measures the genre list both ways, as one more row whose
+// matches are the number of genres.
+func measureGenres(ctx context.Context, cfg Config, ss stores, out io.Writer) error {
+	began := time.Now()
+	genres, err := ss.memory.Genres(ctx)
+	if err != nil {
+		return fmt.Errorf("listing genres with the memory index: %w", err)
+	}
+	first := time.Since(began)
+
+	var both [2]result
+	for i, store := range []*origin.Store{ss.postgres, ss.memory} {
+		if i == 0 && cfg.MemoryOnly {
+			continue
+		}
+		if both[i], err = measure(ctx, cfg, func(ctx context.Context) error {
+			_, err := store.Genres(ctx)
+			return err
+		}); err != nil {
+			return fmt.Errorf("listing genres: %w", err)
+		}
+	}
+	fmt.Fprintf(out, "| genre list (`/v1/genres`) | %d | %s | %s | %s |\n", len(genres), both[0], both[1], ms(first))
 	return nil
 }
 
