@@ -17,7 +17,7 @@ type genreSpellings struct {
 	counts  []map[uint32]int // by genre term number: movies per spelling
 }
 
-// number returns the number of a spelling, giving it one, with the genre
+// spellingNumber returns the number of a spelling, giving it one, with the genre
 // it folds to, if it has none.
 func (ix *memoryIndex) spellingNumber(spelling string) uint32 {
 	gs := &ix.spellings
@@ -46,7 +46,7 @@ func (ix *memoryIndex) addSpellings(spellings []string) termSpan {
 	return span
 }
 
-// removeSpellings forgets a movie's genre spellings.
+// removeSpellings removes a movie's genre spellings from the counts.
 func (ix *memoryIndex) removeSpellings(span termSpan) {
 	for _, n := range ix.termsOf(span) {
 		ix.countSpelling(n, -1)

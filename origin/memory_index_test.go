@@ -85,7 +85,8 @@ func checkIndexSearches(t *testing.T, ix *memoryIndex, model searchModel, querie
 }
 
 // indexQueries returns queries of every kind and combination, with terms
-// taken from the model so that they match few, many or no movies.
+// taken from the model so that they match few, many or no movies. Both
+// ways of searching are checked with them.
 func indexQueries(model searchModel) []string {
 	byFrequency := model.castByFrequency()
 	top, mid, rare := byFrequency[0], byFrequency[len(byFrequency)/50], byFrequency[len(byFrequency)-1]

@@ -154,27 +154,7 @@ func TestSearchMatchesModel(t *testing.T) {
 	store := newTestStore(t)
 	model := loadGenerated(t, store, 3000)
 
-	byFrequency := model.castByFrequency()
-	top, mid, rare := byFrequency[0], byFrequency[len(byFrequency)/50], byFrequency[len(byFrequency)-1]
-	queries := []string{
-		"", "year=1994", "year=1990-1999", "year=-1920", "year=2020-", "year=1870-1880",
-		"genre=drama", "genre=found+footage", "genre=no-such-genre", "genre=SILENT",
-		"cast=" + url.QueryEscape(top), "cast=" + url.QueryEscape(mid), "cast=" + url.QueryEscape(rare),
-		"cast=replacement+actor", "cast=nobody+at+all",
-		"title=the", "title=love", "title=e", "title=ca", "title=cafe", "title=Caf%C3%A9", "title=night",
-		"title=lighthouse", "title=of+the", "title=zzzzzz", "title=%25", "title=_", "title=the+big+man+of+the+night",
-		"cast=" + url.QueryEscape(top) + "&genre=drama",
-		"year=1950-2000&cast=" + url.QueryEscape(top),
-		"year=1994&genre=drama",
-		"genre=comedy&title=love",
-		"year=1990-1999&genre=comedy&title=the",
-		"cast=" + url.QueryEscape(mid) + "&title=e",
-		"cast=" + url.QueryEscape(top) + "&genre=comedy&title=a&year=1900-",
-		"genre=drama&title=lighthouse",
-		"genre=western&cast=replacement+actor",
-		"title=ca&year=2001",
-		"title=night&year=1999-2010&genre=drama",
-	}
+	queries := indexQueries(model)
 
 	// Title searches are exact before the title counts fold the changes in,
 	// and after.
