@@ -107,7 +107,8 @@ func classify(err error) (status int, code, param string) {
 		return http.StatusNotFound, apierror.CodeNotFound, ""
 	case errors.Is(err, ErrPurgeConflict):
 		return http.StatusConflict, apierror.CodeConflict, "Idempotency-Key"
-	case errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		// The edge gave up on the request, or the origin is stopping.
 		return http.StatusServiceUnavailable, apierror.CodeUnavailable, ""
 	}
 	return http.StatusInternalServerError, apierror.CodeInternal, ""

@@ -37,6 +37,7 @@ func main() {
 	fs.IntVar(&cfg.CacheMaxMB, "cache-max-mb", cfg.CacheMaxMB, "hard limit of the cache, in megabytes")
 	fs.IntVar(&cfg.HotMB, "hot-mb", cfg.HotMB, "megabytes of hot pages kept outside the cache and served without a copy; 0 turns them off")
 	fs.DurationVar(&cfg.DrainDelay, "drain-delay", cfg.DrainDelay, "time between turning not ready and closing the listener on shutdown")
+	fs.DurationVar(&cfg.KeyRefresh, "key-refresh", cfg.KeyRefresh, "time between reloads of the API key list from the origin: how soon a new or revoked key takes effect")
 	fs.DurationVar(&cfg.FeedInterval, "feed-interval", cfg.FeedInterval, "time between reads of the origin's change feed: the staleness bound when gossip fails")
 	pprofListen := fs.String("pprof-listen", "", "address that serves Go profiles at /debug/pprof/, for example 127.0.0.1:6060; off when empty. Keep it private")
 	gossipConfig := gossip.Flags(fs)

@@ -265,7 +265,7 @@ Try:
   curl -s -H 'X-API-Key: %s' '%s/v1/movies?title=les+miserables'
   curl -s -H 'X-API-Key: %s' '%s/v1/movies?cast=john+wayne&year=1950-1959&limit=5'
   curl -s -H 'X-API-Key: %s' '%s/v1/genres'
-  curl -s -X POST -H 'X-API-Key: %s' -d '{"scope": "tag", "target": "y:1994"}' '%s/v1/purge'
+  curl -s -X POST -H 'X-API-Key: %s' -H "Idempotency-Key: $(date +%%s)" -d '{"scope": "tag", "target": "y:1994"}' '%s/v1/purge'
 
 Administer this stack's database with movieadmin (the port changes on each run):
   export ORIGIN_DATABASE_URL='%s'
