@@ -44,8 +44,10 @@ func main() {
 	flag.StringVar(&cfg.DatabaseDir, "database-dir", "", "with -mode misses: a kept PostgreSQL cluster folder holding -generated movies (as cmd/searchbench -dir DIR leaves in DIR/generated); skips loading -data")
 	generated := flag.Int("generated", 1_000_000, "with -database-dir: number of generated movies in the database")
 	seed := flag.Uint64("seed", 1, "with -database-dir: seed of the generated movies")
+	memoryIndex := flag.Bool("memory-index", true, "run the origin with its memory search index")
 	pprofAddr := flag.String("pprof", "", "serve net/http/pprof on this address, e.g. 127.0.0.1:6060")
 	flag.Parse()
+	cfg.NoMemoryIndex = !*memoryIndex
 	cfg.Generated = moviegen.Records(*seed, *generated)
 	if *pprofAddr != "" {
 		go http.ListenAndServe(*pprofAddr, nil)

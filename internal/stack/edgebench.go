@@ -45,6 +45,8 @@ type EdgeBenchConfig struct {
 	// cmd/searchbench. RunEdgeMisses then uses it instead of loading Source.
 	DatabaseDir string
 	Generated   iter.Seq[movie.Record]
+	// NoMemoryIndex runs the origin without its memory search index.
+	NoMemoryIndex bool
 }
 
 // RunEdgeBench loads the data set into a region with one edge, warms the
@@ -153,6 +155,7 @@ func startBenchRegion(ctx context.Context, cfg EdgeBenchConfig, databaseDir stri
 		// origin collects.
 		StateDir:  cfg.Dir,
 		EdgePorts: edgePorts, Edge: edgeConfig,
+		NoMemoryIndex: cfg.NoMemoryIndex,
 	})
 	if err != nil {
 		cluster.Stop()
