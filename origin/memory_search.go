@@ -22,12 +22,15 @@ func (s *Store) Search(ctx context.Context, q query.Query) (Page, error) {
 
 // SearchSeen runs a query whose result reflects at least every change of
 // the feed up to seen, as well as every change this store has committed.
-// With the memory index loaded, it reads matches and total from the index,
-// after catching the index up to that position, and the page's documents
-// from PostgreSQL. Without it, it runs the whole search in PostgreSQL.
+// A query with a title term, or with both a cast member and a genre, reads
+// its matches and total from the memory index once it is loaded, after
+// catching the index up to that position, and the page's documents from
+// PostgreSQL. Any other query runs in PostgreSQL, which reads its page as
+// one range in result order and its total from per-year counts, and
+// always reflects every commit.
 func (s *Store) SearchSeen(ctx context.Context, q query.Query, seen int64) (Page, error) {
 	ix := s.index.Load()
-	if ix == nil {
+	if ix == nil || !needsIndex(q) {
 		return s.searchPostgres(ctx, q)
 	}
 	if err := s.catchUpIndex(ctx, ix, max(seen, s.lastCommitted.Load())); err != nil {
@@ -56,6 +59,14 @@ func (s *Store) GenresSeen(ctx context.Context, seen int64) ([]Genre, error) {
 		return nil, err
 	}
 	return ix.genreList(), nil
+}
+
+// needsIndex reports whether q is one that PostgreSQL cannot answer from
+// one range and per-year counts: at a million movies, a year page took
+// 2,310 misses a second through an edge from PostgreSQL and 1,482 from the
+// memory index, and a title page 135 against 2,398.
+func needsIndex(q query.Query) bool {
+	return q.Title != "" || q.Cast != "" && q.Genre != ""
 }
 
 // searchMemory reads a page's positions and the total from the index, then
