@@ -125,23 +125,23 @@ func (ix *memoryIndex) follows(slot uint32, after cursorKey) bool {
 // the years, sorts them and takes the page after the cursor.
 func (ix *memoryIndex) sortedPage(limit int, matches *roaring.Bitmap, years []int, after cursorKey) ([]query.Cursor, int64) {
 	from, to := int32(years[0]), int32(years[len(years)-1])
-	found := make([]uint32, 0, matches.GetCardinality())
+	var total int64
+	var page []uint32
 	it := matches.Iterator()
 	for it.HasNext() {
 		slot := it.Next()
-		if y := ix.movies[slot].year; y >= from && y <= to {
-			found = append(found, slot)
+		if y := ix.movies[slot].year; y < from || y > to {
+			continue
 		}
-	}
 
-	var page []uint32
-	for _, slot := range found {
+		total++
 		if ix.follows(slot, after) {
 			page = append(page, slot)
 		}
 	}
+
 	slices.SortFunc(page, ix.compareSlots)
-	return ix.resultPositions(page[:min(len(page), limit+1)]), int64(len(found))
+	return ix.resultPositions(page[:min(len(page), limit+1)]), total
 }
 
 // yearPage walks the years in order from the cursor's and collects limit

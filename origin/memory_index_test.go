@@ -185,7 +185,9 @@ func TestMemoryIndexIDHashCollisions(t *testing.T) {
 	}
 }
 
-func TestMemoryIndexDropsTermsNoMovieHas(t *testing.T) {
+// TestMemoryIndexOldValuesMatchNothing changes every field of a movie and
+// checks that its old values match no movie any more.
+func TestMemoryIndexOldValuesMatchNothing(t *testing.T) {
 	ix := newMemoryIndex()
 	ix.apply([]indexedMovie{newIndexedMovie("a", 1999, "cafe", []string{"ann", "ann"}, []string{"drama"})}, 1)
 	ix.apply([]indexedMovie{newIndexedMovie("a", 2001, "bar", []string{"bob"}, []string{"comedy"})}, 2)
