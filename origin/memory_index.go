@@ -27,12 +27,10 @@ type memoryIndex struct {
 	mu      sync.RWMutex
 	applied int64
 
-	hashID   func(string) uint64 // maphash of a movie id; tests make it collide
-	slots    map[uint64]uint32   // by hashID of the movie id
-	overflow map[string]uint32   // ids whose hash an earlier id has
-	movies   []storedMovie       // by slot
-	text     []byte              // titles and ids; bytes once written never change
-	terms    []uint32            // cast and genre term numbers of movies
+	ids    hashedNumbers // movie ids to slots
+	movies []storedMovie // by slot
+	text   []byte        // titles and ids; bytes once written never change
+	terms  []uint32      // cast and genre term numbers of movies
 
 	runs      map[uint32]*roaring.Bitmap
 	cast      termTable
@@ -82,39 +80,6 @@ type textSpan struct{ start, length uint32 }
 
 type termSpan struct{ start, length uint32 }
 
-// termTable numbers the distinct values of one filter, cast or genre, and
-// keeps the slots of the movies that have each. A number stays once given,
-// and its bitmap may become empty.
-type termTable struct {
-	numbers  map[string]uint32
-	postings []*roaring.Bitmap // by number
-}
-
-func newTermTable() termTable {
-	return termTable{numbers: map[string]uint32{}}
-}
-
-// number returns the number of a value, giving it one if it has none.
-func (t *termTable) number(value string) uint32 {
-	n, ok := t.numbers[value]
-	if !ok {
-		n = uint32(len(t.postings))
-		t.numbers[value] = n
-		t.postings = append(t.postings, roaring.New())
-	}
-	return n
-}
-
-// lookup returns the slots of the movies that have a value, nil for a
-// value no movie ever had.
-func (t *termTable) lookup(value string) *roaring.Bitmap {
-	n, ok := t.numbers[value]
-	if !ok {
-		return nil
-	}
-	return t.postings[n]
-}
-
 // indexedYear is the movies of one year: their slots, and the same slots
 // in result order (title, then id).
 type indexedYear struct {
@@ -123,13 +88,12 @@ type indexedYear struct {
 }
 
 func newMemoryIndex() *memoryIndex {
+	seed := maphash.MakeSeed()
 	return &memoryIndex{
-		hashID:    hashWith(maphash.MakeSeed()),
-		slots:     map[uint64]uint32{},
-		overflow:  map[string]uint32{},
+		ids:       newHashedNumbers(seed),
 		runs:      map[uint32]*roaring.Bitmap{},
-		cast:      newTermTable(),
-		genres:    newTermTable(),
+		cast:      newTermTable(seed),
+		genres:    newTermTable(seed),
 		years:     map[int]*indexedYear{},
 		sortLimit: sortedMatchLimit,
 	}
@@ -166,7 +130,7 @@ func (ix *memoryIndex) put(m indexedMovie) {
 	if !known {
 		slot = uint32(len(ix.movies))
 		ix.movies = append(ix.movies, storedMovie{id: ix.addText(m.id)})
-		ix.addSlot(m.id, slot)
+		ix.ids.add(m.id, slot)
 	} else if ix.unchanged(ix.movies[slot], m) {
 		return
 	} else {
@@ -195,27 +159,11 @@ func (ix *memoryIndex) put(m indexedMovie) {
 
 // slotOf returns the slot of a movie id.
 func (ix *memoryIndex) slotOf(id string) (uint32, bool) {
-	if slot, ok := ix.overflow[id]; ok {
-		return slot, true
-	}
-	slot, ok := ix.slots[ix.hashID(id)]
-	if ok && string(ix.textOf(ix.movies[slot].id)) != id {
-		return 0, false // another id with the same hash
-	}
-	return slot, ok
+	return ix.ids.find(id, ix.idOf)
 }
 
-func (ix *memoryIndex) addSlot(id string, slot uint32) {
-	h := ix.hashID(id)
-	if _, used := ix.slots[h]; used {
-		ix.overflow[id] = slot
-		return
-	}
-	ix.slots[h] = slot
-}
-
-func hashWith(seed maphash.Seed) func(string) uint64 {
-	return func(id string) uint64 { return maphash.String(seed, id) }
+func (ix *memoryIndex) idOf(slot uint32) []byte {
+	return ix.textOf(ix.movies[slot].id)
 }
 
 // unchanged reports whether a stored movie already has m's fields.
@@ -231,7 +179,7 @@ func (ix *memoryIndex) sameTerms(table *termTable, span termSpan, values []strin
 		return false
 	}
 	for i, v := range values {
-		if n, ok := table.numbers[v]; !ok || n != numbers[i] {
+		if n, ok := table.find(v); !ok || n != numbers[i] {
 			return false
 		}
 	}
@@ -248,10 +196,10 @@ func (ix *memoryIndex) remove(slot uint32) {
 		}
 	}
 	for _, n := range ix.termsOf(old.cast) {
-		ix.cast.postings[n].Remove(slot)
+		ix.cast.remove(n, slot)
 	}
 	for _, n := range ix.termsOf(old.genres) {
-		ix.genres.postings[n].Remove(slot)
+		ix.genres.remove(n, slot)
 	}
 	ix.removeSpellings(old.genreNames)
 
@@ -307,7 +255,7 @@ func (ix *memoryIndex) termsOf(span termSpan) []uint32 {
 
 func (ix *memoryIndex) post(table *termTable, span termSpan, slot uint32) {
 	for _, n := range ix.termsOf(span) {
-		table.postings[n].Add(slot)
+		table.add(n, slot)
 	}
 }
 

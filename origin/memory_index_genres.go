@@ -93,7 +93,7 @@ func (ix *memoryIndex) genreList() []Genre {
 		for n := range counts {
 			names = append(names, ix.spellings.names[n])
 		}
-		movies := ix.genres.postings[g].GetCardinality()
+		movies := ix.genres.cardinality(uint32(g))
 		genres = append(genres, Genre{Name: slices.Min(names), Movies: int64(movies)})
 	}
 	slices.SortFunc(genres, func(a, b Genre) int { return strings.Compare(a.Name, b.Name) })

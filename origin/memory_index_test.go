@@ -168,7 +168,8 @@ func TestMemoryIndexMatchesModel(t *testing.T) {
 func TestMemoryIndexIDHashCollisions(t *testing.T) {
 	model := generatedModel(t, 7, 500)
 	ix := newMemoryIndex()
-	ix.hashID = func(string) uint64 { return 1 }
+	ix.ids.hash = func(string) uint64 { return 1 }
+	ix.cast.numbers.hash = func(string) uint64 { return 1 }
 	indexModel(ix, model, 1)
 
 	var changed []indexedMovie
