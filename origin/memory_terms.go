@@ -67,14 +67,14 @@ type termTable struct {
 	unused int // arena entries that no list holds
 	large  map[uint32]*roaring.Bitmap
 
-	compactAbove int // unused entries that allow a compaction; tests lower it
+	compactAbove int // minimum unused entries for a compaction; tests lower it
 }
 
 // slotList is a sorted list of slots in the arena, with room for capacity.
 type slotList struct{ start, length, capacity uint32 }
 
-// termListLimit is the most slots a value keeps in a list. A search turns
-// a list into a bitmap, which takes a few microseconds at this size.
+// termListLimit is the maximum number of slots a value keeps in a list. A
+// search turns a list into a bitmap, which takes microseconds at this size.
 const termListLimit = 1024
 
 func newTermTable(seed maphash.Seed) termTable {

@@ -28,10 +28,12 @@ const foldBatch = 5000
 // folded. Origins folding at once take turns on the fold row's lock.
 func (s *Store) FoldTitleCounts(ctx context.Context) (int, error) {
 	// Locking the fold row writes to the WAL, and its commit waits for a
-	// flush, so an idle origin checks for changes first.
+	// flush, so an idle origin checks for changes first. It compares the
+	// feed's head with the fold position: an EXISTS over the later changes
+	// was planned as a scan of every change, 160 ms at a million movies.
 	var behind bool
 	err := s.pool.QueryRow(ctx, `
-		SELECT EXISTS (SELECT 1 FROM changes WHERE seq > (SELECT folded_seq FROM title_count_fold))`).Scan(&behind)
+		SELECT coalesce((SELECT max(seq) FROM changes), 0) > folded_seq FROM title_count_fold`).Scan(&behind)
 	if err != nil {
 		return 0, fmt.Errorf("checking for changes to fold: %w", err)
 	}
