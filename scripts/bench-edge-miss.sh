@@ -14,7 +14,10 @@
 #
 # Runs alternate between the kinds and repeat; the medians are printed.
 # Nothing is pinned: the edge, the origin, PostgreSQL and the load tool
-# share both cores.
+# share both cores. Each run also reports the CPU time the hypervisor took
+# from the machine (steal), over the run and in its worst 100 ms. On a
+# shared virtual machine, bursts of steal stall every process at once, and
+# they can decide the p99 of a fixed-rate run.
 #
 # Usage: scripts/bench-edge-miss.sh [repeats] [seconds] [connections] [rate]
 # EDGEBENCH_ARGS passes more flags to edgebench, for example
@@ -38,7 +41,8 @@ if [ ! -x "$vegeta" ]; then
 fi
 
 work=$(mktemp -d)
-trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
+sampler=
+trap 'kill $sampler "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 go build -o "$work/edgebench" ./cmd/edgebench
 go build -o "$work/edge" ./cmd/edge
@@ -112,16 +116,39 @@ fixed() {
   awk -v a="$p50" -v b="$p99" -v f="$failed" 'BEGIN {printf "%.2f %.2f %d\n", a / 1e6, b / 1e6, f}'
 }
 
-# measure KIND START prints the hits and misses around a run and the run's
-# figures.
+# stolen_start samples the cpu line of /proc/stat every 100 ms. On a
+# virtual machine its steal column is the time the hypervisor gave this
+# machine's CPUs to others, which stalls every process at once.
+stolen_start() {
+  (while :; do head -1 /proc/stat; sleep 0.1; done) >"$work/stat" &
+  sampler=$!
+}
+
+# stolen_stop ends the sampling and prints the percentage of CPU time
+# stolen over the run and in its worst 100 ms sample.
+stolen_stop() {
+  kill "$sampler"
+  wait "$sampler" 2>/dev/null || true
+  sampler=
+  awk '{total = 0; for (i = 2; i <= 9; i++) total += $i; steal = $9}
+    NR == 1 {first_total = total; first_steal = steal}
+    NR > 1 && total > last_total {share = (steal - last_steal) / (total - last_total); if (share > worst) worst = share}
+    {last_total = total; last_steal = steal}
+    END {printf "%.1f %.1f\n", 100 * (steal - first_steal) / (total - first_total), 100 * worst}' "$work/stat"
+}
+
+# measure KIND START prints the run's figures, the misses and hits around
+# it, and the CPU time stolen during it.
 measure() {
   local hits misses figures
   hits=$(counter edge_cache_hits_total)
   misses=$(counter edge_cache_misses_total)
+  stolen_start
   figures=$("${@:3}" "$1" "$2")
+  stolen=$(stolen_stop)
   hits=$(awk -v a="$hits" -v b="$(counter edge_cache_hits_total)" 'BEGIN {print b - a}')
   misses=$(awk -v a="$misses" -v b="$(counter edge_cache_misses_total)" 'BEGIN {print b - a}')
-  echo "$figures $misses $hits"
+  echo "$figures $misses $hits $stolen"
 }
 
 results="$work/results"
@@ -137,16 +164,18 @@ median() {
 }
 col() { awk -v r="$1" -v k="$2" -v c="$3" '$1==r && $2==k {print $c}' "$results" | median; }
 sum() { awk -v r="$1" -v k="$2" -v c="$3" '$1==r && $2==k {s+=$c} END {print s}' "$results"; }
+most() { awk -v r="$1" -v k="$2" -v c="$3" '$1==r && $2==k && $c>m {m=$c} END {print m+0}' "$results"; }
 
 echo
 echo "medians over $repeats runs of ${seconds}s at $connections connections (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
+echo "stolen_%: median share of CPU time the hypervisor took during a run; worst_%: largest share in one 100 ms sample of any run"
 echo "saturated (wrk):"
-printf '%-12s %10s %8s %8s %10s %6s %8s\n' kind requests/s p50_ms p99_ms misses hits non-2xx
+printf '%-12s %10s %8s %8s %10s %6s %8s %9s %7s\n' kind requests/s p50_ms p99_ms misses hits non-2xx stolen_% worst_%
 for kind in $KINDS; do
-  printf '%-12s %10s %8s %8s %10s %6s %8s\n' "$kind" "$(col saturated "$kind" 3)" "$(col saturated "$kind" 4)" "$(col saturated "$kind" 5)" "$(sum saturated "$kind" 7)" "$(sum saturated "$kind" 8)" "$(sum saturated "$kind" 6)"
+  printf '%-12s %10s %8s %8s %10s %6s %8s %9s %7s\n' "$kind" "$(col saturated "$kind" 3)" "$(col saturated "$kind" 4)" "$(col saturated "$kind" 5)" "$(sum saturated "$kind" 7)" "$(sum saturated "$kind" 8)" "$(sum saturated "$kind" 6)" "$(col saturated "$kind" 9)" "$(most saturated "$kind" 10)"
 done
 echo "fixed rate of $rate requests/s (vegeta):"
-printf '%-12s %8s %8s %10s %6s %8s\n' kind p50_ms p99_ms misses hits non-2xx
+printf '%-12s %8s %8s %10s %6s %8s %9s %7s\n' kind p50_ms p99_ms misses hits non-2xx stolen_% worst_%
 for kind in $KINDS; do
-  printf '%-12s %8s %8s %10s %6s %8s\n' "$kind" "$(col fixed "$kind" 3)" "$(col fixed "$kind" 4)" "$(sum fixed "$kind" 6)" "$(sum fixed "$kind" 7)" "$(sum fixed "$kind" 5)"
+  printf '%-12s %8s %8s %10s %6s %8s %9s %7s\n' "$kind" "$(col fixed "$kind" 3)" "$(col fixed "$kind" 4)" "$(sum fixed "$kind" 6)" "$(sum fixed "$kind" 7)" "$(sum fixed "$kind" 5)" "$(col fixed "$kind" 8)" "$(most fixed "$kind" 9)"
 done
