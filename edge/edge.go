@@ -100,21 +100,23 @@ func DefaultConfig() Config {
 
 // Server is an edge. Create it with New and start it with Run.
 type Server struct {
-	cfg      Config
-	cache    *bigcache.BigCache
-	fills    singleflight.Group
-	origin   *originClient
-	keys     keyring
-	limits   *limiters
-	targets  *targetMemo
-	hot      *hotPages
-	metrics  *metrics
-	gens     *generations
-	feed     *follower
-	member   *gossip.Member // nil without gossip
-	tracer   trace.Tracer   // nil when tracing is off
-	registry *prometheus.Registry
-	logger   *slog.Logger
+	cfg   Config
+	cache *bigcache.BigCache
+	fills singleflight.Group
+	// compressions coalesces the compression of one answer's gzip variant.
+	compressions singleflight.Group
+	origin       *originClient
+	keys         keyring
+	limits       *limiters
+	targets      *targetMemo
+	hot          *hotPages
+	metrics      *metrics
+	gens         *generations
+	feed         *follower
+	member       *gossip.Member // nil without gossip
+	tracer       trace.Tracer   // nil when tracing is off
+	registry     *prometheus.Registry
+	logger       *slog.Logger
 
 	// refreshes bounds the background fills of stale answers running at once.
 	refreshes  chan struct{}

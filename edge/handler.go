@@ -193,15 +193,21 @@ func (s *Server) serveCached(ctx *fasthttp.RequestCtx, t *target, id requestID, 
 			s.serveHit(ctx, page, t, gzipWanted, id, client)
 			return
 		}
-		if buf, err := s.cache.Get(variant); err == nil {
-			if cached, ok := decodeEntry(buf); ok && time.Since(cached.filledAt) <= s.cfg.CacheMaxStale {
-				if s.gens.valid(t.deps, cached.generation) {
-					s.serveHit(ctx, cached, t, gzipWanted, id, client)
-					s.keepHot(variant, cached)
-					return
-				}
-				invalidated = &cached
+		cached, valid, found := s.cachedEntry(t, variant)
+		if !valid && gzipWanted {
+			// A fill for a client that does not accept gzip stores only
+			// the plain variant. The first gzip hit compresses it.
+			if plain, plainValid, _ := s.cachedEntry(t, t.cacheKey); plainValid {
+				cached, valid = s.compressed(ctx, t, plain), true
 			}
+		}
+		if valid {
+			s.serveHit(ctx, cached, t, gzipWanted, id, client)
+			s.keepHot(variant, cached)
+			return
+		}
+		if found {
+			invalidated = &cached
 		}
 	}
 
@@ -220,22 +226,37 @@ func (s *Server) serveCached(ctx *fasthttp.RequestCtx, t *target, id requestID, 
 	}
 
 	ctx.Response.Header.Set("X-Cache", "miss")
-	answer := filled.plain
+	answer := filled
 	if gzipWanted {
-		answer = filled.gzip
+		answer = s.compressed(requestCtx, t, filled)
 	}
 	s.writeEntry(ctx, answer, gzipWanted, id)
+}
+
+// cachedEntry reads one variant of the target from bigcache. found is true
+// for an entry younger than CacheMaxStale, and valid when, in addition, no
+// invalidation has applied to it since its fill began.
+func (s *Server) cachedEntry(t *target, key string) (cached entry, valid, found bool) {
+	buf, err := s.cache.Get(key)
+	if err != nil {
+		return entry{}, false, false
+	}
+	cached, ok := decodeEntry(buf)
+	if !ok || time.Since(cached.filledAt) > s.cfg.CacheMaxStale {
+		return entry{}, false, false
+	}
+	return cached, s.gens.valid(t.deps, cached.generation), true
 }
 
 // fillCurrent fills the target, and fills it once more when the fill it
 // joined began before an invalidation this edge has already applied. So a
 // request never gets a response older than the edge's watermark.
-func (s *Server) fillCurrent(ctx context.Context, t *target) (filledEntry, error) {
-	filled, err := s.fill(ctx, t)
-	if err != nil || !t.cached() || s.gens.valid(t.deps, filled.plain.generation) {
+func (s *Server) fillCurrent(ctx context.Context, t *target) (entry, error) {
+	filled, err := s.fill(ctx, t, false)
+	if err != nil || !t.cached() || s.gens.valid(t.deps, filled.generation) {
 		return filled, err
 	}
-	return s.fill(ctx, t)
+	return s.fill(ctx, t, false)
 }
 
 func (s *Server) serveStale(ctx *fasthttp.RequestCtx, cached entry, gzipped bool, id requestID) {
@@ -316,15 +337,14 @@ func plainBody(e entry) []byte {
 	return e.body
 }
 
-// filledEntry is both variants of one origin answer.
-type filledEntry struct {
-	plain, gzip entry
-}
-
 // fill fetches an answer from the origin once for all concurrent callers
-// with the same key and caches both variants. The first caller's ctx
-// carries the origin request's trace and log ids.
-func (s *Server) fill(ctx context.Context, t *target) (filledEntry, error) {
+// with the same key, caches it, and returns it uncompressed. The first
+// caller's ctx carries the origin request's trace and log ids. With
+// compress, as in a background refresh, it also caches the gzip variant.
+// Otherwise the first request that accepts gzip compresses it (see
+// compressed), so a miss of a client that does not accept gzip skips the
+// compression.
+func (s *Server) fill(ctx context.Context, t *target, compress bool) (entry, error) {
 	value, err, _ := s.fills.Do(t.cacheKey, func() (any, error) {
 		start := time.Now()
 		// The generation before the feed position: every invalidation the
@@ -332,44 +352,56 @@ func (s *Server) fill(ctx context.Context, t *target) (filledEntry, error) {
 		generation := s.gens.current()
 		answer, err := s.origin.fetch(ctx, t.originPath, s.feed.seen())
 		if err != nil {
-			return filledEntry{}, err
+			return entry{}, err
 		}
 		if answer.status >= 500 {
-			return filledEntry{}, &originStatusError{status: answer.status}
+			return entry{}, &originStatusError{status: answer.status}
 		}
 		s.metrics.fillSeconds.Observe(time.Since(start).Seconds())
 
-		filled := newFilledEntry(answer, time.Now(), generation)
+		plain := entry{status: answer.status, filledAt: time.Now(), generation: generation, etag: etagOf(answer.body), body: answer.body}
 		if t.cached() && (answer.status == http.StatusOK || answer.status == http.StatusNotFound) {
-			s.store(ctx, t, filled)
+			s.store(ctx, t.cacheKey, plain)
+			if compress {
+				s.compressed(ctx, t, plain)
+			}
 		}
-		return filled, nil
+		return plain, nil
 	})
 	if err != nil {
-		return filledEntry{}, err
+		return entry{}, err
 	}
-	return value.(filledEntry), nil
+	return value.(entry), nil
 }
 
-func newFilledEntry(answer originAnswer, now time.Time, generation uint64) filledEntry {
-	plain := entry{status: answer.status, filledAt: now, generation: generation, etag: etagOf(answer.body), body: answer.body}
-	compressed := plain
-	if answer.status == http.StatusOK {
-		compressed.body = gzipped(answer.body)
-		compressed.etag = gzipETag(plain.etag)
+// compressed returns the gzip variant of a plain answer, compressing it
+// once for all concurrent callers with the same answer and caching it with
+// the plain variant's fill time and generation. An error answer is its own
+// gzip variant, as error bodies are never compressed.
+func (s *Server) compressed(ctx context.Context, t *target, plain entry) entry {
+	if plain.status != http.StatusOK {
+		return plain
 	}
-	return filledEntry{plain: plain, gzip: compressed}
+
+	value, _, _ := s.compressions.Do(t.gzipKey+"\x00"+string(plain.etag), func() (any, error) {
+		variant := plain
+		variant.body = gzipped(plain.body)
+		variant.etag = gzipETag(plain.etag)
+		if t.cached() {
+			s.store(ctx, t.gzipKey, variant)
+		}
+		return variant, nil
+	})
+	return value.(entry)
 }
 
-func (s *Server) store(ctx context.Context, t *target, filled filledEntry) {
+func (s *Server) store(ctx context.Context, key string, e entry) {
 	buf := encodeBuffers.Get().(*[]byte)
 	defer encodeBuffers.Put(buf)
 
-	for key, e := range map[string]entry{t.cacheKey: filled.plain, t.gzipKey: filled.gzip} {
-		*buf = e.appendEncoded((*buf)[:0])
-		if err := s.cache.Set(key, *buf); err != nil {
-			s.logger.WarnContext(ctx, "caching origin answer", "key_bytes", len(key), "bytes", len(e.body), "error", err)
-		}
+	*buf = e.appendEncoded((*buf)[:0])
+	if err := s.cache.Set(key, *buf); err != nil {
+		s.logger.WarnContext(ctx, "caching origin answer", "key_bytes", len(key), "bytes", len(e.body), "error", err)
 	}
 }
 
@@ -385,7 +417,7 @@ func (s *Server) refreshLater(ctx context.Context, t *target) {
 
 	s.background.Go(func() {
 		defer func() { <-s.refreshes }()
-		if _, err := s.fill(ctx, t); err != nil {
+		if _, err := s.fill(ctx, t, true); err != nil {
 			s.logger.DebugContext(ctx, "refreshing a stale response; serving it stale meanwhile", "path", t.originPath, "error", err)
 		}
 	})

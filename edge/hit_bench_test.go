@@ -43,7 +43,10 @@ func newBenchServerWith(b testing.TB, bodySize int, cfg Config) (*Server, string
 		b.Fatal(err)
 	}
 	body := []byte(`{"movies":[` + strings.Repeat("x", bodySize) + `]}`)
-	s.store(context.Background(), newTarget("movies", apikey.ScopeQuery, cacheSearch+q.Encode(), "", tags.OfSearch(q)), newFilledEntry(originAnswer{status: 200, body: body}, time.Now(), s.gens.current()))
+	t := newTarget("movies", apikey.ScopeQuery, cacheSearch+q.Encode(), "", tags.OfSearch(q))
+	plain := entry{status: 200, filledAt: time.Now(), generation: s.gens.current(), etag: etagOf(body), body: body}
+	s.store(context.Background(), t.cacheKey, plain)
+	s.compressed(context.Background(), t, plain)
 	return s, secret
 }
 

@@ -75,24 +75,27 @@ func TestEdgeHTTP(t *testing.T) {
 		}
 	})
 
-	t.Run("gzip", func(t *testing.T) {
-		_, plain := send(t, http.MethodGet, target, e.key, nil)
-		resp, compressed := send(t, http.MethodGet, target, e.key, map[string]string{"Accept-Encoding": "gzip"})
-		if resp.Header.Get("Content-Encoding") != "gzip" || resp.Header.Get("Vary") != "Accept-Encoding" {
-			t.Fatalf("Content-Encoding %q, Vary %q: want gzip and Accept-Encoding", resp.Header.Get("Content-Encoding"), resp.Header.Get("Vary"))
-		}
-		reader, err := gzip.NewReader(bytes.NewReader(compressed))
-		if err != nil {
-			t.Fatal(err)
-		}
-		inflated, _ := io.ReadAll(reader)
-		if !bytes.Equal(inflated, plain) {
-			t.Errorf("inflated gzip answer differs from the plain answer")
-		}
-		if len(compressed) >= len(plain) {
-			t.Errorf("gzip answer is %d bytes, plain %d: want it smaller", len(compressed), len(plain))
-		}
-	})
+	// A miss of a client that does not ask for gzip caches only the plain
+	// answer, and the first gzip request compresses it. A gzip miss caches
+	// both. Each order must give the same two answers.
+	for _, order := range []struct{ name, target string }{
+		{"gzip after plain", target},
+		{"plain after gzip", e.region.EdgeURLs[0] + "/v1/movies?genre=comedy&limit=40"},
+	} {
+		t.Run(order.name, func(t *testing.T) {
+			gzipFirst := order.name == "plain after gzip"
+			var resp *http.Response
+			var plain, compressed []byte
+			if gzipFirst {
+				resp, compressed = send(t, http.MethodGet, order.target, e.key, map[string]string{"Accept-Encoding": "gzip"})
+			}
+			plainResp, plain := send(t, http.MethodGet, order.target, e.key, nil)
+			if !gzipFirst {
+				resp, compressed = send(t, http.MethodGet, order.target, e.key, map[string]string{"Accept-Encoding": "gzip"})
+			}
+			checkGzipAnswer(t, resp, compressed, plainResp, plain)
+		})
+	}
 
 	t.Run("HEAD like GET", func(t *testing.T) {
 		get, getBody := send(t, http.MethodGet, target, e.key, nil)
@@ -370,4 +373,28 @@ func scrape(t *testing.T, edgeURL string) map[string]float64 {
 		series[name], _ = strconv.ParseFloat(value, 64)
 	}
 	return series
+}
+
+// checkGzipAnswer checks a gzip answer against the plain answer to the same
+// request.
+func checkGzipAnswer(t *testing.T, resp *http.Response, compressed []byte, plainResp *http.Response, plain []byte) {
+	t.Helper()
+	if resp.Header.Get("Content-Encoding") != "gzip" || resp.Header.Get("Vary") != "Accept-Encoding" {
+		t.Fatalf("Content-Encoding %q, Vary %q: want gzip and Accept-Encoding", resp.Header.Get("Content-Encoding"), resp.Header.Get("Vary"))
+	}
+	if resp.Header.Get("ETag") == "" || resp.Header.Get("ETag") == plainResp.Header.Get("ETag") {
+		t.Errorf("gzip ETag %q, plain ETag %q: want two distinct validators", resp.Header.Get("ETag"), plainResp.Header.Get("ETag"))
+	}
+
+	reader, err := gzip.NewReader(bytes.NewReader(compressed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inflated, _ := io.ReadAll(reader)
+	if !bytes.Equal(inflated, plain) {
+		t.Errorf("inflated gzip answer differs from the plain answer")
+	}
+	if len(compressed) >= len(plain) {
+		t.Errorf("gzip answer is %d bytes, plain %d: want it smaller", len(compressed), len(plain))
+	}
 }
