@@ -23,6 +23,8 @@
 # EDGEBENCH_ARGS passes more flags to edgebench, for example
 # "-database-dir DIR/generated" to use the generated million movies of a
 # kept cmd/searchbench folder instead of loading the data set.
+# ACCEPT_GZIP=1 makes every request accept gzip, so each miss also
+# compresses its answer, as for clients that accept gzip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,6 +32,10 @@ repeats=${1:-3}
 seconds=${2:-10}
 connections=${3:-8}
 rate=${4:-500}
+encoding=identity
+if [ "${ACCEPT_GZIP:-0}" = 1 ]; then
+  encoding=gzip
+fi
 data=${DATA:-../shared/data/wikipedia-movie-data}
 
 if ! command -v wrk >/dev/null; then
@@ -68,6 +74,7 @@ local paths = {}
 for line in io.lines("${!var}") do paths[#paths + 1] = line end
 local i = tonumber(os.getenv("START") or "0") % #paths
 wrk.headers["X-API-Key"] = "$API_KEY"
+wrk.headers["Accept-Encoding"] = "$encoding"
 request = function()
   i = i % #paths + 1
   return wrk.format("GET", paths[i])
@@ -107,7 +114,7 @@ saturated() {
 fixed() {
   local out p50 p99 failed
   targets "$1" "$2"
-  out=$("$vegeta" attack -lazy -targets "$work/targets" -header "X-API-Key: $API_KEY" -rate "$rate/s" \
+  out=$("$vegeta" attack -lazy -targets "$work/targets" -header "X-API-Key: $API_KEY" -header "Accept-Encoding: $encoding" -rate "$rate/s" \
     -duration "${seconds}s" -workers "$connections" -max-workers "$connections" -connections "$connections" |
     "$vegeta" report -type json)
   p50=$(grep -o '"50th":[0-9]*' <<<"$out" | cut -d: -f2)
@@ -167,7 +174,7 @@ sum() { awk -v r="$1" -v k="$2" -v c="$3" '$1==r && $2==k {s+=$c} END {print s}'
 most() { awk -v r="$1" -v k="$2" -v c="$3" '$1==r && $2==k && $c>m {m=$c} END {print m+0}' "$results"; }
 
 echo
-echo "medians over $repeats runs of ${seconds}s at $connections connections (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
+echo "medians over $repeats runs of ${seconds}s at $connections connections, Accept-Encoding: $encoding (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
 echo "stolen_%: median share of CPU time the hypervisor took during a run; worst_%: largest share in one 100 ms sample of any run"
 echo "saturated (wrk):"
 printf '%-12s %10s %8s %8s %10s %6s %8s %9s %7s\n' kind requests/s p50_ms p99_ms misses hits non-2xx stolen_% worst_%
