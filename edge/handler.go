@@ -188,6 +188,7 @@ func (s *Server) serveCached(ctx *fasthttp.RequestCtx, t *target, id requestID, 
 	}
 
 	var invalidated *entry
+	staleGzipped := gzipWanted
 	if t.cached() {
 		if page, ok := s.hotPage(t, variant); ok {
 			s.serveHit(ctx, page, t, gzipWanted, id, client)
@@ -197,8 +198,14 @@ func (s *Server) serveCached(ctx *fasthttp.RequestCtx, t *target, id requestID, 
 		if !valid && gzipWanted {
 			// A fill for a client that does not accept gzip stores only
 			// the plain variant. The first gzip hit compresses it.
-			if plain, plainValid, _ := s.cachedEntry(t, t.cacheKey); plainValid {
+			plain, plainValid, plainFound := s.cachedEntry(t, t.cacheKey)
+			switch {
+			case plainValid:
 				cached, valid = s.compressed(ctx, t, plain), true
+			case plainFound && !found:
+				// If the origin fails, the invalidated plain variant is
+				// served stale, uncompressed.
+				cached, found, staleGzipped = plain, true, false
 			}
 		}
 		if valid {
@@ -217,7 +224,7 @@ func (s *Server) serveCached(ctx *fasthttp.RequestCtx, t *target, id requestID, 
 	if err != nil {
 		s.logger.WarnContext(requestCtx, "filling cache from origin", "path", t.originPath, "error", err)
 		if invalidated != nil {
-			s.serveStale(ctx, *invalidated, gzipWanted, id)
+			s.serveStale(ctx, *invalidated, staleGzipped, id)
 			return
 		}
 		ctx.Response.Header.Set("Retry-After", "1")

@@ -304,6 +304,14 @@ func TestStaleWhileOriginDown(t *testing.T) {
 		t.Error("stale answer differs from the cached one")
 	}
 
+	// Only the plain variant was cached. A gzip client gets it compressed.
+	staleGzip, staleCompressed := send(t, http.MethodGet, target, e.key, map[string]string{"Accept-Encoding": "gzip"})
+	if staleGzip.StatusCode != http.StatusOK || staleGzip.Header.Get("X-Cache") != "stale" {
+		t.Errorf("gzip request with the origin down: got %d, X-Cache %q; want 200, stale", staleGzip.StatusCode, staleGzip.Header.Get("X-Cache"))
+	} else {
+		checkGzipAnswer(t, staleGzip, staleCompressed, stale, staleBody)
+	}
+
 	uncached, _ := send(t, http.MethodGet, edgeURL+"/v1/movies?year=1995", e.key, nil)
 	if uncached.StatusCode != http.StatusServiceUnavailable || uncached.Header.Get("Retry-After") == "" {
 		t.Errorf("uncached query with the origin down: got %d with Retry-After %q, want 503 with one", uncached.StatusCode, uncached.Header.Get("Retry-After"))
