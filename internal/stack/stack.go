@@ -207,7 +207,9 @@ func waitStored(ctx context.Context, out io.Writer, originURL string, total int6
 	var last atomic.Pointer[originStats]
 	last.Store(&originStats{})
 	display := newProgress(out, func() string {
-		return fmt.Sprintf("stored by the origin %d/%d", last.Load().LedgerEntries, total)
+		// The ledger counts object versions, so a key written twice can
+		// take it past the number of objects.
+		return fmt.Sprintf("stored by the origin %d/%d", min(last.Load().LedgerEntries, total), total)
 	})
 	defer display.stop()
 
