@@ -204,7 +204,7 @@ func (s *Server) serveCached(ctx *fasthttp.RequestCtx, t *target, id requestID, 
 				cached, valid = s.compressed(ctx, t, plain), true
 			case plainFound && !found:
 				// If the origin fails, the invalidated plain variant is
-				// served stale, uncompressed.
+				// served stale and uncompressed.
 				cached, found, staleGzipped = plain, true, false
 			}
 		}
@@ -344,7 +344,7 @@ func plainBody(e entry) []byte {
 	return e.body
 }
 
-// fill fetches an answer from the origin once for all concurrent callers
+// fill fetches a response from the origin once for all concurrent callers
 // with the same key, caches it, and returns it uncompressed. The first
 // caller's ctx carries the origin request's trace and log ids. With
 // compress, as in a background refresh, it also caches the gzip variant.
@@ -381,10 +381,10 @@ func (s *Server) fill(ctx context.Context, t *target, compress bool) (entry, err
 	return value.(entry), nil
 }
 
-// compressed returns the gzip variant of a plain answer, compressing it
-// once for all concurrent callers with the same answer and caching it with
-// the plain variant's fill time and generation. An error answer is its own
-// gzip variant, as error bodies are never compressed.
+// compressed returns the gzip variant of a plain response, compressing it
+// once for all concurrent callers with the same response and caching it
+// with the plain variant's fill time and generation. An error response is
+// its own gzip variant, as error bodies are never compressed.
 func (s *Server) compressed(ctx context.Context, t *target, plain entry) entry {
 	if plain.status != http.StatusOK {
 		return plain

@@ -23,8 +23,8 @@
 # EDGEBENCH_ARGS passes more flags to edgebench, for example
 # "-database-dir DIR/generated" to use the generated million movies of a
 # kept cmd/searchbench folder instead of loading the data set.
-# ACCEPT_GZIP=1 makes every request accept gzip, so each miss also
-# compresses its answer, as for clients that accept gzip.
+# ACCEPT_GZIP=1 makes every request accept gzip, so that each miss also
+# compresses its response.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -75,9 +75,9 @@ func TestEdgeHTTP(t *testing.T) {
 		}
 	})
 
-	// A miss of a client that does not ask for gzip caches only the plain
-	// answer, and the first gzip request compresses it. A gzip miss caches
-	// both. Each order must give the same two answers.
+	// A miss of a client that does not accept gzip caches only the plain
+	// response, and the first gzip request compresses it. A gzip miss
+	// caches both. Each order must give the same two responses.
 	for _, order := range []struct{ name, target string }{
 		{"gzip after plain", target},
 		{"plain after gzip", e.region.EdgeURLs[0] + "/v1/movies?genre=comedy&limit=40"},
@@ -304,7 +304,8 @@ func TestStaleWhileOriginDown(t *testing.T) {
 		t.Error("stale answer differs from the cached one")
 	}
 
-	// Only the plain variant was cached. A gzip client gets it compressed.
+	// Only the plain variant was cached, and a gzip client gets it
+	// compressed.
 	staleGzip, staleCompressed := send(t, http.MethodGet, target, e.key, map[string]string{"Accept-Encoding": "gzip"})
 	if staleGzip.StatusCode != http.StatusOK || staleGzip.Header.Get("X-Cache") != "stale" {
 		t.Errorf("gzip request with the origin down: got %d, X-Cache %q; want 200, stale", staleGzip.StatusCode, staleGzip.Header.Get("X-Cache"))
@@ -383,8 +384,8 @@ func scrape(t *testing.T, edgeURL string) map[string]float64 {
 	return series
 }
 
-// checkGzipAnswer checks a gzip answer against the plain answer to the same
-// request.
+// checkGzipAnswer checks a gzip response against the plain response to
+// the same request.
 func checkGzipAnswer(t *testing.T, resp *http.Response, compressed []byte, plainResp *http.Response, plain []byte) {
 	t.Helper()
 	if resp.Header.Get("Content-Encoding") != "gzip" || resp.Header.Get("Vary") != "Accept-Encoding" {
