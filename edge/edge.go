@@ -103,7 +103,7 @@ type Server struct {
 	cfg   Config
 	cache *bigcache.BigCache
 	fills singleflight.Group
-	// compressions coalesces the compression of one answer's gzip variant.
+	// compressions coalesces the compression of one response's gzip variant.
 	compressions singleflight.Group
 	origin       *originClient
 	keys         keyring

@@ -8,11 +8,12 @@ import (
 )
 
 // hashedNumbers maps strings to numbers through their hashes, so that its
-// main map holds no Go pointer for the garbage collector to scan. A string
-// whose hash an earlier string has goes to the small overflow map. The
-// caller keeps each number's string and confirms a hash's number with it.
+// main map contains no Go pointer for the garbage collector to scan. A
+// string whose hash collides with an earlier string's goes to the small
+// overflow map. The caller keeps each number's string, and find compares
+// the string with it.
 type hashedNumbers struct {
-	hash     func(string) uint64 // tests make it collide
+	hash     func(string) uint64 // tests replace it to force collisions
 	byHash   map[uint64]uint32
 	overflow map[string]uint32
 }
@@ -25,7 +26,7 @@ func newHashedNumbers(seed maphash.Seed) hashedNumbers {
 	}
 }
 
-// find returns the number of s, where stored returns the string a number
+// find returns the number of s. stored returns the string that a number
 // was given for.
 func (h *hashedNumbers) find(s string, stored func(uint32) []byte) (uint32, bool) {
 	if n, ok := h.overflow[s]; ok {
@@ -33,12 +34,12 @@ func (h *hashedNumbers) find(s string, stored func(uint32) []byte) (uint32, bool
 	}
 	n, ok := h.byHash[h.hash(s)]
 	if ok && string(stored(n)) != s {
-		return 0, false // another string with the same hash
+		return 0, false // another string has the same hash
 	}
 	return n, ok
 }
 
-// add records the number of s, which find did not know.
+// add records the number of s, for which find returned nothing.
 func (h *hashedNumbers) add(s string, n uint32) {
 	key := h.hash(s)
 	if _, used := h.byHash[key]; used {
@@ -64,7 +65,7 @@ type termTable struct {
 
 	lists  []slotList // by number; empty for a number in large
 	arena  []uint32
-	unused int // arena entries that no list holds
+	unused int // arena entries that no list uses
 	large  map[uint32]*roaring.Bitmap
 
 	compactAbove int // minimum unused entries for a compaction; tests lower it
@@ -111,94 +112,95 @@ func (t *termTable) lookup(value string) *roaring.Bitmap {
 	if !ok {
 		return nil
 	}
-	if b, ok := t.large[n]; ok {
-		return b
+	if bitmap, ok := t.large[n]; ok {
+		return bitmap
 	}
 	return roaring.BitmapOf(t.slots(t.lists[n])...)
 }
 
 // cardinality returns the number of movies that have the value numbered n.
 func (t *termTable) cardinality(n uint32) uint64 {
-	if b, ok := t.large[n]; ok {
-		return b.GetCardinality()
+	if bitmap, ok := t.large[n]; ok {
+		return bitmap.GetCardinality()
 	}
 	return uint64(t.lists[n].length)
 }
 
-func (t *termTable) slots(l slotList) []uint32 {
-	return t.arena[l.start : l.start+l.length]
+func (t *termTable) slots(list slotList) []uint32 {
+	return t.arena[list.start : list.start+list.length]
 }
 
 // add puts a slot in the slots of the value numbered n.
 func (t *termTable) add(n, slot uint32) {
-	if b, ok := t.large[n]; ok {
-		b.Add(slot)
+	if bitmap, ok := t.large[n]; ok {
+		bitmap.Add(slot)
 		return
 	}
 
-	l := &t.lists[n]
-	i, found := slices.BinarySearch(t.slots(*l), slot)
+	list := &t.lists[n]
+	i, found := slices.BinarySearch(t.slots(*list), slot)
 	if found {
 		return
 	}
-	if l.length == termListLimit {
-		b := roaring.BitmapOf(t.slots(*l)...)
-		b.Add(slot)
-		t.large[n] = b
-		t.unused += int(l.capacity)
-		*l = slotList{}
+	if list.length == termListLimit {
+		bitmap := roaring.BitmapOf(t.slots(*list)...)
+		bitmap.Add(slot)
+		t.large[n] = bitmap
+		t.unused += int(list.capacity)
+		*list = slotList{}
 		return
 	}
-	if l.length == l.capacity {
-		t.grow(l)
+	if list.length == list.capacity {
+		t.grow(list)
 	}
 
-	list := t.arena[l.start : l.start+l.length+1]
-	copy(list[i+1:], list[i:])
-	list[i] = slot
-	l.length++
+	held := t.arena[list.start : list.start+list.length+1]
+	copy(held[i+1:], held[i:])
+	held[i] = slot
+	list.length++
 }
 
 // grow moves a full list to the arena's end with twice its room,
 // compacting the arena first when a third of it is unused. Lists that
 // only grow leave up to half of it unused.
-func (t *termTable) grow(l *slotList) {
+func (t *termTable) grow(list *slotList) {
 	if t.unused > len(t.arena)/3 && t.unused > t.compactAbove {
 		t.compact()
 	}
-	capacity := max(4, 2*l.capacity)
+
+	capacity := max(4, 2*list.capacity)
 	start := uint32(len(t.arena))
 	t.arena = append(t.arena, make([]uint32, capacity)...)
-	copy(t.arena[start:], t.slots(*l))
-	t.unused += int(l.capacity)
-	*l = slotList{start: start, length: l.length, capacity: capacity}
+	copy(t.arena[start:], t.slots(*list))
+	t.unused += int(list.capacity)
+	*list = slotList{start: start, length: list.length, capacity: capacity}
 }
 
 // compact copies every list into a new arena, each with its length as
 // its room.
 func (t *termTable) compact() {
 	arena := make([]uint32, 0, len(t.arena)-t.unused)
-	for i, l := range t.lists {
+	for i, list := range t.lists {
 		start := uint32(len(arena))
-		arena = append(arena, t.slots(l)...)
-		t.lists[i] = slotList{start: start, length: l.length, capacity: l.length}
+		arena = append(arena, t.slots(list)...)
+		t.lists[i] = slotList{start: start, length: list.length, capacity: list.length}
 	}
 	t.arena, t.unused = arena, 0
 }
 
 // remove takes a slot out of the slots of the value numbered n.
 func (t *termTable) remove(n, slot uint32) {
-	if b, ok := t.large[n]; ok {
-		b.Remove(slot)
+	if bitmap, ok := t.large[n]; ok {
+		bitmap.Remove(slot)
 		return
 	}
 
-	l := &t.lists[n]
-	list := t.slots(*l)
-	i, found := slices.BinarySearch(list, slot)
+	list := &t.lists[n]
+	held := t.slots(*list)
+	i, found := slices.BinarySearch(held, slot)
 	if !found {
 		return
 	}
-	copy(list[i:], list[i+1:])
-	l.length--
+	copy(held[i:], held[i+1:])
+	list.length--
 }

@@ -401,9 +401,9 @@ func checkGzipAnswer(t *testing.T, resp *http.Response, compressed []byte, plain
 	}
 	inflated, _ := io.ReadAll(reader)
 	if !bytes.Equal(inflated, plain) {
-		t.Errorf("inflated gzip answer differs from the plain answer")
+		t.Errorf("inflated gzip response differs from the plain response")
 	}
 	if len(compressed) >= len(plain) {
-		t.Errorf("gzip answer is %d bytes, plain %d: want it smaller", len(compressed), len(plain))
+		t.Errorf("gzip response is %d bytes, plain %d: want it smaller", len(compressed), len(plain))
 	}
 }
