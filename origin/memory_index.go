@@ -52,6 +52,7 @@ type indexedMovie struct {
 	title  string
 	cast   []string
 	genres []string
+	change int64 // the change feed position of the movie's current state
 
 	// genreNames are the genres as the movie spells them, for the genre
 	// list (see genreNames).
@@ -71,6 +72,7 @@ func sortedSet(values []string) []string {
 // storedMovie is a movie in the index: spans of the text and term arenas.
 type storedMovie struct {
 	year         int32
+	change       int64 // see indexedMovie
 	id, title    textSpan
 	cast, genres termSpan
 	genreNames   termSpan // spelling numbers
@@ -132,12 +134,14 @@ func (ix *memoryIndex) put(m indexedMovie) {
 		ix.movies = append(ix.movies, storedMovie{id: ix.addText(m.id)})
 		ix.ids.add(m.id, slot)
 	} else if ix.unchanged(ix.movies[slot], m) {
+		ix.movies[slot].change = m.change
 		return
 	} else {
 		ix.remove(slot)
 	}
 
 	stored := &ix.movies[slot]
+	stored.change = m.change
 	if !known || string(ix.textOf(stored.title)) != m.title {
 		if known {
 			ix.titleCache.clear()

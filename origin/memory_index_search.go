@@ -10,9 +10,9 @@ import (
 	"moviequery/internal/query"
 )
 
-// search returns the positions of the first limit + 1 matches of q after
-// its cursor, in result order, and the number of all matches.
-func (ix *memoryIndex) search(q query.Query) ([]query.Cursor, int64) {
+// search returns the first limit + 1 matches of q after its cursor, in
+// result order, and the number of all matches.
+func (ix *memoryIndex) search(q query.Query) ([]match, int64) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 
@@ -123,7 +123,7 @@ func (ix *memoryIndex) follows(slot uint32, after cursorKey) bool {
 
 // sortedPage reads a small set of matches whole: it keeps those within
 // the years, sorts them and takes the page after the cursor.
-func (ix *memoryIndex) sortedPage(limit int, matches *roaring.Bitmap, years []int, after cursorKey) ([]query.Cursor, int64) {
+func (ix *memoryIndex) sortedPage(limit int, matches *roaring.Bitmap, years []int, after cursorKey) ([]match, int64) {
 	from, to := int32(years[0]), int32(years[len(years)-1])
 	var total int64
 	var page []uint32
@@ -146,7 +146,7 @@ func (ix *memoryIndex) sortedPage(limit int, matches *roaring.Bitmap, years []in
 
 // yearPage walks the years in order from the cursor's and collects limit
 // + 1 matches. matches is nil when every movie of the years matches.
-func (ix *memoryIndex) yearPage(limit int, matches *roaring.Bitmap, years []int, after cursorKey) []query.Cursor {
+func (ix *memoryIndex) yearPage(limit int, matches *roaring.Bitmap, years []int, after cursorKey) []match {
 	page := make([]uint32, 0, limit+1)
 	for _, y := range years {
 		if int32(y) < after.year {
@@ -209,14 +209,24 @@ func (ix *memoryIndex) collectSorted(page []uint32, matches *roaring.Bitmap, aft
 	return append(page, found[:min(len(found), cap(page)-len(page))]...)
 }
 
-// resultPositions returns the result positions of the movies in slots.
-func (ix *memoryIndex) resultPositions(slots []uint32) []query.Cursor {
-	positions := make([]query.Cursor, len(slots))
+// match is one movie of a search's result: its result position, and the
+// change feed position of the state the index holds for it.
+type match struct {
+	position query.Cursor
+	change   int64
+}
+
+// resultPositions returns the movies in slots as matches.
+func (ix *memoryIndex) resultPositions(slots []uint32) []match {
+	matches := make([]match, len(slots))
 	for i, slot := range slots {
 		m := ix.movies[slot]
-		positions[i] = query.Cursor{Year: int(m.year), Title: string(ix.textOf(m.title)), ID: string(ix.textOf(m.id))}
+		matches[i] = match{
+			position: query.Cursor{Year: int(m.year), Title: string(ix.textOf(m.title)), ID: string(ix.textOf(m.id))},
+			change:   m.change,
+		}
 	}
-	return positions
+	return matches
 }
 
 // count returns the number of matches within the years.

@@ -55,12 +55,12 @@ func indexSearchAll(t *testing.T, ix *memoryIndex, raw string) (ids []string, to
 		page, total := ix.search(q)
 		totals = append(totals, total)
 		for _, p := range page[:min(len(page), q.Limit)] {
-			ids = append(ids, p.ID)
+			ids = append(ids, p.position.ID)
 		}
 		if len(page) <= q.Limit {
 			return ids, totals
 		}
-		q.After = &page[q.Limit-1]
+		q.After = &page[q.Limit-1].position
 	}
 	t.Fatalf("search %q: more than 10,000 pages", raw)
 	return nil, nil

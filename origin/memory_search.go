@@ -27,7 +27,7 @@ func (s *Store) Search(ctx context.Context, q query.Query) (Page, error) {
 // Any other query runs in PostgreSQL, which reads its page as one range in
 // result order and its total from per-year counts.
 func (s *Store) SearchSeen(ctx context.Context, q query.Query, seen int64) (Page, error) {
-	if s.index.Load() == nil || !needsIndex(q) {
+	if s.index.Load() == nil || !needsIndex(q) && s.documentCache == nil {
 		return s.searchPostgres(ctx, q)
 	}
 	ix, err := s.indexAt(ctx, seen)
@@ -77,27 +77,24 @@ func needsIndex(q query.Query) bool {
 	return q.Title != "" || q.Cast != "" && q.Genre != ""
 }
 
-// searchMemory reads a page's positions and the total from the index, then
-// the page's documents from PostgreSQL in one round trip.
+// searchMemory reads a page's matches and the total from the index, then
+// the page's documents from the document cache and, for those it lacks,
+// from PostgreSQL in one round trip.
 func (s *Store) searchMemory(ctx context.Context, ix *memoryIndex, q query.Query) (Page, error) {
 	span := startIndexSpan(ctx)
-	positions, total := ix.search(q)
+	matches, total := ix.search(q)
 	endIndexSpan(span, ix, total)
 
 	page := Page{Documents: []string{}, Total: total}
-	if len(positions) > q.Limit {
-		positions = positions[:q.Limit]
-		page.NextCursor = positions[q.Limit-1].Encode(q.Fingerprint())
+	if len(matches) > q.Limit {
+		matches = matches[:q.Limit]
+		page.NextCursor = matches[q.Limit-1].position.Encode(q.Fingerprint())
 	}
-	if len(positions) == 0 {
+	if len(matches) == 0 {
 		return page, nil
 	}
 
-	ids := make([]string, len(positions))
-	for i, p := range positions {
-		ids[i] = p.ID
-	}
-	documents, err := s.documents(ctx, ids)
+	documents, err := s.documents(ctx, matches)
 	if err != nil {
 		return Page{}, err
 	}
@@ -105,31 +102,66 @@ func (s *Store) searchMemory(ctx context.Context, ix *memoryIndex, q query.Query
 	return page, nil
 }
 
-// documents returns the current documents of movies, in the order of ids.
-func (s *Store) documents(ctx context.Context, ids []string) ([]string, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, document FROM movies WHERE id = ANY($1)`, ids)
+// documents returns the documents of matches, in their order: from the
+// document cache when it holds the state the index matched, otherwise
+// as PostgreSQL holds them now, which may be newer.
+func (s *Store) documents(ctx context.Context, matches []match) ([]string, error) {
+	documents := make([]string, len(matches))
+	var missing []int // indexes into matches
+	for i, m := range matches {
+		document, ok := "", false
+		if s.documentCache != nil {
+			document, ok = s.documentCache.get(m.position.ID, m.change)
+		}
+		if ok {
+			documents[i] = document
+		} else {
+			missing = append(missing, i)
+		}
+	}
+	if len(missing) == 0 {
+		return documents, nil
+	}
+
+	ids := make([]string, len(missing))
+	for n, i := range missing {
+		ids[n] = matches[i].position.ID
+	}
+	read, err := s.readDocuments(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, i := range missing {
+		document, ok := read[matches[i].position.ID]
+		if !ok {
+			return nil, fmt.Errorf("reading the page's movies: movie %s is in the search index but not in the database", matches[i].position.ID)
+		}
+		documents[i] = document
+	}
+	return documents, nil
+}
+
+// readDocuments reads the current documents of movies from PostgreSQL,
+// by id, and caches each with the change that made it current.
+func (s *Store) readDocuments(ctx context.Context, ids []string) (map[string]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, change_seq, document FROM movies WHERE id = ANY($1)`, ids)
 	if err != nil {
 		return nil, fmt.Errorf("reading the page's movies: %w", err)
 	}
 	byID := make(map[string]string, len(ids))
 	var id, document string
-	_, err = pgx.ForEachRow(rows, []any{&id, &document}, func() error {
+	var change int64
+	_, err = pgx.ForEachRow(rows, []any{&id, &change, &document}, func() error {
 		byID[id] = document
+		if s.documentCache != nil {
+			s.documentCache.put(id, change, document)
+		}
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reading the page's movies: %w", err)
 	}
-
-	documents := make([]string, len(ids))
-	for i, id := range ids {
-		document, ok := byID[id]
-		if !ok {
-			return nil, fmt.Errorf("reading the page's movies: movie %s is in the search index but not in the database", id)
-		}
-		documents[i] = document
-	}
-	return documents, nil
+	return byID, nil
 }
 
 // LoadMemoryIndex reads every movie's search fields into a new memory
@@ -173,16 +205,18 @@ func (s *Store) readMemoryIndex(ctx context.Context) (*memoryIndex, error) {
 }
 
 // indexedColumns are the columns of movies that forEachIndexed reads.
-const indexedColumns = "id, year, title_search, cast_search, genres_search, genres"
+const indexedColumns = "id, year, title_search, cast_search, genres_search, genres, change_seq"
 
 // forEachIndexed calls fn with each row's fields for the index.
 func forEachIndexed(rows pgx.Rows, fn func(indexedMovie)) (pgconn.CommandTag, error) {
 	var id, title string
 	var year int
 	var cast, genres, names []string
-	return pgx.ForEachRow(rows, []any{&id, &year, &title, &cast, &genres, &names}, func() error {
+	var change int64
+	return pgx.ForEachRow(rows, []any{&id, &year, &title, &cast, &genres, &names, &change}, func() error {
 		m := newIndexedMovie(id, year, title, cast, genres)
 		m.genreNames = genreNames(names)
+		m.change = change
 		fn(m)
 		return nil
 	})

@@ -10,6 +10,7 @@ import (
 
 	"moviequery/internal/movie"
 	"moviequery/internal/postgres"
+	"moviequery/internal/query"
 )
 
 // TestMemoryIndexReflectsWhatTheCallerSaw runs two stores on one database,
@@ -61,4 +62,60 @@ func documentID(t *testing.T, document string) string {
 		t.Fatalf("document %q: %v", document, err)
 	}
 	return d.ID
+}
+
+// TestDocumentCacheServesTheIndexedState runs a search through a document
+// cache, changes a movie's extract (no search field), and searches again
+// from a second store: the page must carry the new extract, and a repeated
+// search must take every document from the cache.
+func TestDocumentCacheServesTheIndexedState(t *testing.T) {
+	dsn := postgres.SharedDatabase(t)
+	writer, reader := openStoreAt(t, dsn), openStoreAt(t, dsn)
+	if err := reader.UseDocumentCache(1, nil); err != nil {
+		t.Fatal(err)
+	}
+	r := movie.Record{Title: "Quillon Harbour", Year: 1907, Cast: []string{"Ada Quill"}, Genres: []string{"Drama"}, Extract: "First cut."}
+	ingest(t, writer, update{"providers/cache/quillon.json", r, testEpoch})
+	if err := reader.LoadMemoryIndex(t.Context(), time.Hour, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+	q := parseQuery(t, "genre=drama&year=1907")
+	if got := extractsOf(t, reader, q, 0); !slices.Equal(got, []string{"First cut."}) {
+		t.Fatalf("first search: extracts %q, want the first cut", got)
+	}
+
+	r.Extract = "Director's cut."
+	results := ingest(t, writer, update{"providers/cache/quillon.json", r, testEpoch.Add(time.Hour)})
+	if got := extractsOf(t, reader, q, results[0].Seq); !slices.Equal(got, []string{"Director's cut."}) {
+		t.Errorf("search after the change: extracts %q, want the director's cut", got)
+	}
+
+	hits := reader.documentCache.hits.Load()
+	if got := extractsOf(t, reader, q, results[0].Seq); !slices.Equal(got, []string{"Director's cut."}) {
+		t.Errorf("repeated search: extracts %q, want the director's cut", got)
+	}
+	if reader.documentCache.hits.Load() != hits+1 {
+		t.Errorf("repeated search: %d cache hits, want 1", reader.documentCache.hits.Load()-hits)
+	}
+}
+
+// extractsOf runs q as it reflects the feed up to seen and returns the
+// extracts of the page's movies.
+func extractsOf(t *testing.T, store *Store, q query.Query, seen int64) []string {
+	t.Helper()
+	page, err := store.SearchSeen(t.Context(), q, seen)
+	if err != nil {
+		t.Fatalf("searching: %v", err)
+	}
+	var extracts []string
+	for _, document := range page.Documents {
+		var d struct {
+			Extract string `json:"extract"`
+		}
+		if err := json.Unmarshal([]byte(document), &d); err != nil {
+			t.Fatalf("document %q: %v", document, err)
+		}
+		extracts = append(extracts, d.Extract)
+	}
+	return extracts
 }

@@ -65,3 +65,24 @@ func watchMemoryIndex(registry prometheus.Registerer, region string, store *Stor
 		}, read(func(ix *memoryIndex) float64 { return float64(ix.Applied()) })),
 	)
 }
+
+// watchDocumentCache exports the document cache's counters, when the store
+// has the cache.
+func watchDocumentCache(registry prometheus.Registerer, region string, store *Store) {
+	cache := store.documentCache
+	if cache == nil {
+		return
+	}
+	labels := prometheus.Labels{"region": region}
+	registry.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "origin_document_cache_hits_total", Help: "Documents of search pages taken from the document cache.", ConstLabels: labels,
+		}, func() float64 { return float64(cache.hits.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "origin_document_cache_misses_total", Help: "Documents of search pages read from PostgreSQL because the document cache lacked their current state.", ConstLabels: labels,
+		}, func() float64 { return float64(cache.misses.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "origin_document_cache_bytes", Help: "Bytes allocated for the document cache's entries, within its limit.", ConstLabels: labels,
+		}, func() float64 { return float64(cache.entries.Capacity()) }),
+	)
+}

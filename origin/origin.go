@@ -60,6 +60,9 @@ type Config struct {
 	// into the memory index when this origin commits nothing. A search
 	// reads the feed itself when the index lags what it must reflect.
 	MemoryIndexInterval time.Duration
+	// DocumentCacheMB bounds the memory of the documents kept for searches
+	// through the memory index (see Store.UseDocumentCache); 0 keeps none.
+	DocumentCacheMB int
 	// ReconcileGrace leaves objects younger than this to their
 	// notifications, so the reconciler does not race the queue.
 	ReconcileGrace time.Duration
@@ -104,6 +107,7 @@ func DefaultConfig() Config {
 		TitleCountFold:      time.Second,
 		MemoryIndex:         true,
 		MemoryIndexInterval: time.Second,
+		DocumentCacheMB:     256,
 		ReconcileGrace:      2 * time.Minute,
 		ShutdownTimeout:     10 * time.Second,
 	}
@@ -138,6 +142,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.MemoryIndex && cfg.DocumentCacheMB > 0 {
+		if err := store.UseDocumentCache(cfg.DocumentCacheMB, cfg.Logger); err != nil {
+			store.Close()
+			return nil, err
+		}
+	}
 	clients, err := awsclient.New(ctx, cfg.AWS)
 	if err != nil {
 		store.Close()
@@ -147,6 +157,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, store: store, registry: cfg.Registry, logger: cfg.Logger}
 	m := newMetrics(cfg.Registry, cfg.Region)
 	watchMemoryIndex(cfg.Registry, cfg.Region, store)
+	watchDocumentCache(cfg.Registry, cfg.Region, store)
 	s.metrics = m
 	s.consumer = &consumer{s3: clients.S3, sqs: clients.SQS, queueURL: cfg.QueueURL, visibility: cfg.VisibilityTimeout, batchSize: cfg.BatchSize, store: store, metrics: m, logger: cfg.Logger}
 	s.reconciler = &reconciler{s3: clients.S3, bucket: cfg.Bucket, store: store, metrics: m, logger: cfg.Logger, grace: cfg.ReconcileGrace, now: time.Now}

@@ -32,6 +32,8 @@ type Store struct {
 	indexReads    singleflight.Group
 	lastCommitted atomic.Int64  // the greatest change feed position this store committed
 	commits       chan struct{} // signalled after each commit, for the index
+
+	documentCache *documentCache // nil without UseDocumentCache
 }
 
 // OpenStore connects to PostgreSQL and applies any pending schema migrations.
@@ -108,6 +110,23 @@ func newMigrator(db *sql.DB) (*goose.Provider, error) {
 // Close releases the store's connections.
 func (s *Store) Close() {
 	s.pool.Close()
+	if s.documentCache != nil {
+		s.documentCache.close()
+	}
+}
+
+// UseDocumentCache keeps up to maxMB megabytes of the documents that
+// searches through the memory index read, so that pages of the same
+// movies need no read from PostgreSQL. With the cache, every search runs
+// through the index once it is loaded. Call it before searches begin. A
+// nil logger discards the cache's messages.
+func (s *Store) UseDocumentCache(maxMB int, logger *slog.Logger) error {
+	cache, err := newDocumentCache(maxMB, logger)
+	if err != nil {
+		return err
+	}
+	s.documentCache = cache
+	return nil
 }
 
 // Ping checks that PostgreSQL answers.

@@ -45,9 +45,11 @@ func main() {
 	generated := flag.Int("generated", 1_000_000, "with -database-dir: number of generated movies in the database")
 	seed := flag.Uint64("seed", 1, "with -database-dir: seed of the generated movies")
 	memoryIndex := flag.Bool("memory-index", true, "run the origin with its memory search index")
+	documentCache := flag.Bool("document-cache", true, "run the origin with its document cache")
 	pprofAddr := flag.String("pprof", "", "serve net/http/pprof on this address, e.g. 127.0.0.1:6060")
 	flag.Parse()
 	cfg.NoMemoryIndex = !*memoryIndex
+	cfg.NoDocumentCache = !*documentCache
 	cfg.Generated = moviegen.Records(*seed, *generated)
 	if *pprofAddr != "" {
 		go http.ListenAndServe(*pprofAddr, nil)

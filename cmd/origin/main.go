@@ -39,6 +39,7 @@ func serve(args []string) error {
 	fs.DurationVar(&cfg.ReconcileInterval, "reconcile-interval", cfg.ReconcileInterval, "time between two listings of the bucket")
 	fs.DurationVar(&cfg.TitleCountFold, "title-count-fold", cfg.TitleCountFold, "time between two folds of the change feed into the title search counts")
 	fs.BoolVar(&cfg.MemoryIndex, "memory-index", cfg.MemoryIndex, "answer searches from an in-memory index of every movie's search fields (about 300 bytes a movie); false searches in PostgreSQL alone")
+	fs.IntVar(&cfg.DocumentCacheMB, "document-cache-mb", cfg.DocumentCacheMB, "megabytes of movie documents kept in memory for searches through the memory index; 0 reads every page's documents from PostgreSQL")
 	fs.DurationVar(&cfg.MemoryIndexInterval, "memory-index-interval", cfg.MemoryIndexInterval, "time between two reads of the change feed into the memory index")
 	fs.DurationVar(&cfg.VisibilityTimeout, "visibility-timeout", cfg.VisibilityTimeout, "how long a received message stays hidden; it comes back this long after an origin dies")
 	fs.DurationVar(&cfg.ReconcileGrace, "reconcile-grace", cfg.ReconcileGrace, "age below which the reconciler leaves objects to their notifications")

@@ -56,6 +56,11 @@ type Config struct {
 	// MemoryOnly measures only the searches with the memory index; each
 	// query is still checked against PostgreSQL once.
 	MemoryOnly bool
+	// DocumentCacheMB, when above 0, gives the indexed store a document
+	// cache of that many megabytes. Every search through it then runs
+	// through the index, and after a query's first runs its documents come
+	// from the cache.
+	DocumentCacheMB int
 	// Explain, when set, receives the EXPLAIN (ANALYZE, BUFFERS) output of
 	// every statement Search runs for each query.
 	Explain io.Writer
@@ -113,6 +118,13 @@ func openIndexed(ctx context.Context, cfg Config, dsn string, out io.Writer) (*o
 	store, err := origin.OpenStore(ctx, withPoolSize(dsn, cfg.Workers), cfg.Logger)
 	if err != nil {
 		return nil, err
+	}
+
+	if cfg.DocumentCacheMB > 0 {
+		if err := store.UseDocumentCache(cfg.DocumentCacheMB, cfg.Logger); err != nil {
+			store.Close()
+			return nil, err
+		}
 	}
 
 	before := heapInUse()

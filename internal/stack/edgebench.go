@@ -47,6 +47,8 @@ type EdgeBenchConfig struct {
 	Generated   iter.Seq[movie.Record]
 	// NoMemoryIndex runs the origin without its memory search index.
 	NoMemoryIndex bool
+	// NoDocumentCache runs the origin without its document cache.
+	NoDocumentCache bool
 }
 
 // RunEdgeBench loads the data set into a region with one edge, warms the
@@ -155,7 +157,7 @@ func startBenchRegion(ctx context.Context, cfg EdgeBenchConfig, databaseDir stri
 		// origin collects.
 		StateDir:  cfg.Dir,
 		EdgePorts: edgePorts, Edge: edgeConfig,
-		NoMemoryIndex: cfg.NoMemoryIndex,
+		NoMemoryIndex: cfg.NoMemoryIndex, NoDocumentCache: cfg.NoDocumentCache,
 	})
 	if err != nil {
 		cluster.Stop()

@@ -58,6 +58,8 @@ type RegionConfig struct {
 	AdjustEdge func(i int, cfg *edge.Config)
 	// NoMemoryIndex runs the origin without its memory search index.
 	NoMemoryIndex bool
+	// NoDocumentCache runs the origin without its document cache.
+	NoDocumentCache bool
 	// ExternalOrigin leaves out the in-process origin and the edges, for
 	// tests that run the origin as a separate process.
 	ExternalOrigin bool
@@ -293,6 +295,9 @@ func (r *Region) startOrigin(ctx context.Context, cfg RegionConfig) error {
 
 	originConfig := origin.DefaultConfig()
 	originConfig.MemoryIndex = !cfg.NoMemoryIndex
+	if cfg.NoDocumentCache {
+		originConfig.DocumentCacheMB = 0
+	}
 	originConfig.Region = cfg.Name
 	originConfig.DatabaseURL = r.DatabaseURL
 	originConfig.QueueURL = r.QueueURL

@@ -1,0 +1,107 @@
+package origin
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/allegro/bigcache/v3"
+)
+
+// documentCache keeps the documents the origin read last, so a search
+// page whose movies it contains needs no read from PostgreSQL
+// (docs/decisions/0008-document-cache.md). An entry is a movie's document
+// with the change that made it current. A change number names one state
+// of one movie, so an entry never goes stale: a search takes an entry only
+// when its change is the one the memory index holds for the movie.
+//
+// The entries live in bigcache, in byte buffers the garbage collector does
+// not scan, within a hard limit on their memory. The oldest go first.
+type documentCache struct {
+	entries      *bigcache.BigCache
+	hits, misses atomic.Uint64
+}
+
+// newDocumentCache returns a cache whose entries use at most maxMB
+// megabytes. A nil logger discards the cache's messages.
+func newDocumentCache(maxMB int, logger *slog.Logger) (*documentCache, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	// Entries never go stale, so none expire. The hard limit evicts the
+	// oldest.
+	config := bigcache.DefaultConfig(24 * time.Hour)
+	config.CleanWindow = 0
+	config.Shards = documentCacheShards(maxMB)
+	config.HardMaxCacheSize = maxMB
+	// These two size only each shard's first buffer, which grows up to the
+	// hard limit.
+	config.MaxEntriesInWindow = config.Shards * 64
+	config.MaxEntrySize = 2 << 10
+	config.Hasher = documentHasher{seed: maphash.MakeSeed()}
+	config.Verbose = false
+	config.Logger = documentCacheLogger{logger: logger}
+
+	entries, err := bigcache.New(context.Background(), config)
+	if err != nil {
+		return nil, fmt.Errorf("creating the document cache: %w", err)
+	}
+	return &documentCache{entries: entries}, nil
+}
+
+// documentCacheShards returns the number of shards for a cache of maxMB
+// megabytes: a power of two, at most 256, that leaves each shard at least
+// one megabyte, room for hundreds of documents.
+func documentCacheShards(maxMB int) int {
+	shards := 1
+	for shards*2 <= min(maxMB, 256) {
+		shards *= 2
+	}
+	return shards
+}
+
+// get returns the document of movie id as change made it, if cached.
+func (c *documentCache) get(id string, change int64) (string, bool) {
+	entry, err := c.entries.Get(id)
+	if err != nil || len(entry) < 8 || int64(binary.BigEndian.Uint64(entry)) != change {
+		c.misses.Add(1)
+		return "", false
+	}
+	c.hits.Add(1)
+	return string(entry[8:]), true
+}
+
+// put caches the document of movie id as change made it. A document too
+// large for a shard is not cached.
+func (c *documentCache) put(id string, change int64, document string) {
+	entry := make([]byte, 8, 8+len(document))
+	binary.BigEndian.PutUint64(entry, uint64(change))
+	entry = append(entry, document...)
+	_ = c.entries.Set(id, entry)
+}
+
+// close releases the cache's memory.
+func (c *documentCache) close() {
+	_ = c.entries.Close()
+}
+
+// documentHasher hashes movie ids with a seed chosen when the origin
+// starts. Providers choose titles, and so ids, and bigcache's default FNV
+// hash would let them collide on purpose.
+type documentHasher struct{ seed maphash.Seed }
+
+func (h documentHasher) Sum64(key string) uint64 {
+	return maphash.String(h.seed, key)
+}
+
+// documentCacheLogger sends bigcache's messages to the origin's log at
+// debug level.
+type documentCacheLogger struct{ logger *slog.Logger }
+
+func (l documentCacheLogger) Printf(format string, args ...any) {
+	l.logger.Debug("document cache: " + fmt.Sprintf(format, args...))
+}
