@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -40,7 +41,7 @@ func newDocumentCache(maxMB int, logger *slog.Logger) (*documentCache, error) {
 	config.HardMaxCacheSize = maxMB
 	// These two size only each shard's first buffer, which grows up to the
 	// hard limit.
-	config.MaxEntriesInWindow = config.Shards * 64
+	config.MaxEntriesInWindow = config.Shards * 16
 	config.MaxEntrySize = 2 << 10
 	config.Hasher = documentHasher{seed: maphash.MakeSeed()}
 	config.Verbose = false
@@ -78,11 +79,18 @@ func (c *documentCache) get(id string, change int64) (string, bool) {
 // put caches the document of movie id as change made it. A document too
 // large for a shard is not cached.
 func (c *documentCache) put(id string, change int64, document string) {
-	entry := make([]byte, 8, 8+len(document))
-	binary.BigEndian.PutUint64(entry, uint64(change))
+	buffer := entryBuffers.Get().(*[]byte)
+	entry := binary.BigEndian.AppendUint64((*buffer)[:0], uint64(change))
 	entry = append(entry, document...)
 	_ = c.entries.Set(id, entry)
+
+	*buffer = entry
+	entryBuffers.Put(buffer)
 }
+
+// entryBuffers keeps the buffers entries are encoded into, because
+// bigcache copies an entry into its own memory on Set.
+var entryBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
 // close releases the cache's memory.
 func (c *documentCache) close() {

@@ -89,9 +89,10 @@ targets() {
   awk -v url="$EDGE_URL" -v start="$2" -v n=$((rate * seconds + 1000)) '{line[NR] = $0} END {for (k = 0; k < n; k++) print "GET " url line[(start + k) % NR + 1]}' "${!var}" >"$work/targets"
 }
 
-# counter NAME prints the edge's counter NAME.
+# counter NAME [URL] prints the counter NAME of the server at URL, by
+# default the edge.
 counter() {
-  curl -s "$EDGE_URL/metrics" | awk -v n="$1" '$1 ~ "^"n"({|$)" {print $2}'
+  curl -s "${2:-$EDGE_URL}/metrics" | awk -v n="$1" '$1 ~ "^"n"({|$)" {s += $2} END {print s + 0}'
 }
 
 # to_ms VALUE converts a latency figure (us, µs, ms or s) to milliseconds.
@@ -144,18 +145,28 @@ stolen_stop() {
     END {printf "%.1f %.1f\n", 100 * (steal - first_steal) / (total - first_total), 100 * worst}' "$work/stat"
 }
 
-# measure KIND START prints the run's figures, the misses and hits around
-# it, and the CPU time stolen during it.
+# increase NAME [URL] BEFORE prints how much counter NAME grew since BEFORE.
+increase() {
+  awk -v a="$3" -v b="$(counter "$1" "$2")" 'BEGIN {print b - a}'
+}
+
+# measure KIND START prints the run's figures, the edge's misses and hits
+# during it, the CPU time stolen during it, and the documents the origin
+# took from its document cache and from PostgreSQL.
 measure() {
-  local hits misses figures
+  local hits misses cached fetched figures
   hits=$(counter edge_cache_hits_total)
   misses=$(counter edge_cache_misses_total)
+  cached=$(counter origin_document_cache_hits_total "$ORIGIN_URL")
+  fetched=$(counter origin_document_cache_misses_total "$ORIGIN_URL")
   stolen_start
   figures=$("${@:3}" "$1" "$2")
   stolen=$(stolen_stop)
-  hits=$(awk -v a="$hits" -v b="$(counter edge_cache_hits_total)" 'BEGIN {print b - a}')
-  misses=$(awk -v a="$misses" -v b="$(counter edge_cache_misses_total)" 'BEGIN {print b - a}')
-  echo "$figures $misses $hits $stolen"
+  hits=$(increase edge_cache_hits_total "" "$hits")
+  misses=$(increase edge_cache_misses_total "" "$misses")
+  cached=$(increase origin_document_cache_hits_total "$ORIGIN_URL" "$cached")
+  fetched=$(increase origin_document_cache_misses_total "$ORIGIN_URL" "$fetched")
+  echo "$figures $misses $hits $stolen $cached $fetched"
 }
 
 results="$work/results"
@@ -172,17 +183,21 @@ median() {
 col() { awk -v r="$1" -v k="$2" -v c="$3" '$1==r && $2==k {print $c}' "$results" | median; }
 sum() { awk -v r="$1" -v k="$2" -v c="$3" '$1==r && $2==k {s+=$c} END {print s}' "$results"; }
 most() { awk -v r="$1" -v k="$2" -v c="$3" '$1==r && $2==k && $c>m {m=$c} END {print m+0}' "$results"; }
+# share RUN KIND C prints column C's share of the sum of columns C and C+1
+# over the kind's runs, in percent, or "-" when both are zero.
+share() { awk -v r="$1" -v k="$2" -v c="$3" '$1==r && $2==k {a+=$c; b+=$(c+1)} END {if (a+b) printf "%.1f\n", 100*a/(a+b); else print "-"}' "$results"; }
 
 echo
 echo "medians over $repeats runs of ${seconds}s at $connections connections, Accept-Encoding: $encoding (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
 echo "stolen_%: median share of CPU time the hypervisor took during a run; worst_%: largest share in one 100 ms sample of any run"
+echo "doc_cached_%: share of the pages' documents the origin took from its document cache rather than PostgreSQL"
 echo "saturated (wrk):"
-printf '%-12s %10s %8s %8s %10s %6s %8s %9s %7s\n' kind requests/s p50_ms p99_ms misses hits non-2xx stolen_% worst_%
+printf '%-12s %10s %8s %8s %10s %6s %8s %9s %7s %12s\n' kind requests/s p50_ms p99_ms misses hits non-2xx stolen_% worst_% doc_cached_%
 for kind in $KINDS; do
-  printf '%-12s %10s %8s %8s %10s %6s %8s %9s %7s\n' "$kind" "$(col saturated "$kind" 3)" "$(col saturated "$kind" 4)" "$(col saturated "$kind" 5)" "$(sum saturated "$kind" 7)" "$(sum saturated "$kind" 8)" "$(sum saturated "$kind" 6)" "$(col saturated "$kind" 9)" "$(most saturated "$kind" 10)"
+  printf '%-12s %10s %8s %8s %10s %6s %8s %9s %7s %12s\n' "$kind" "$(col saturated "$kind" 3)" "$(col saturated "$kind" 4)" "$(col saturated "$kind" 5)" "$(sum saturated "$kind" 7)" "$(sum saturated "$kind" 8)" "$(sum saturated "$kind" 6)" "$(col saturated "$kind" 9)" "$(most saturated "$kind" 10)" "$(share saturated "$kind" 11)"
 done
 echo "fixed rate of $rate requests/s (vegeta):"
-printf '%-12s %8s %8s %10s %6s %8s %9s %7s\n' kind p50_ms p99_ms misses hits non-2xx stolen_% worst_%
+printf '%-12s %8s %8s %10s %6s %8s %9s %7s %12s\n' kind p50_ms p99_ms misses hits non-2xx stolen_% worst_% doc_cached_%
 for kind in $KINDS; do
-  printf '%-12s %8s %8s %10s %6s %8s %9s %7s\n' "$kind" "$(col fixed "$kind" 3)" "$(col fixed "$kind" 4)" "$(sum fixed "$kind" 6)" "$(sum fixed "$kind" 7)" "$(sum fixed "$kind" 5)" "$(col fixed "$kind" 8)" "$(most fixed "$kind" 9)"
+  printf '%-12s %8s %8s %10s %6s %8s %9s %7s %12s\n' "$kind" "$(col fixed "$kind" 3)" "$(col fixed "$kind" 4)" "$(sum fixed "$kind" 6)" "$(sum fixed "$kind" 7)" "$(sum fixed "$kind" 5)" "$(col fixed "$kind" 8)" "$(most fixed "$kind" 9)" "$(share fixed "$kind" 10)"
 done

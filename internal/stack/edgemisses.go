@@ -32,7 +32,7 @@ func RunEdgeMisses(ctx context.Context, cfg EdgeBenchConfig, out io.Writer) erro
 	defer stopEdge()
 
 	corpus := queryCorpus(records)
-	env := fmt.Sprintf("EDGE_URL=%s\nAPI_KEY=%s\nPID=%d\nEDGE_PID=%d\nKINDS=%q\n", edgeURL, key, os.Getpid(), edgePID, strings.Join(QueryKinds, " "))
+	env := fmt.Sprintf("EDGE_URL=%s\nORIGIN_URL=%s\nAPI_KEY=%s\nPID=%d\nEDGE_PID=%d\nKINDS=%q\n", edgeURL, region.OriginURL, key, os.Getpid(), edgePID, strings.Join(QueryKinds, " "))
 	for _, kind := range QueryKinds {
 		corpus[kind] = corpus[kind][:min(len(corpus[kind]), maxMissQueries)]
 		file := cfg.Out + "." + kind + ".paths"
