@@ -2,7 +2,6 @@ package edge
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"hash/maphash"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/allegro/bigcache/v3"
+	"github.com/cespare/xxhash/v2"
 	"github.com/klauspost/compress/gzip"
 )
 
@@ -76,10 +76,14 @@ func decodeEntry(buf []byte) (entry, bool) {
 
 // etagOf returns a strong validator for a body, quoted: the same on every
 // edge for the same answer, so a client moving between edges still gets
-// 304s.
+// 304s. It is the body's 64-bit xxHash. A validator only has to tell the
+// bodies of one URL apart, so it needs no cryptographic hash. SHA-256
+// took 15% of an edge's CPU in a profile of saturated year-page misses,
+// and xxHash hashes a 32 KB page in 3 µs against SHA-256's 25 µs.
 func etagOf(body []byte) []byte {
-	sum := sha256.Sum256(body)
-	return []byte(`"` + hex.EncodeToString(sum[:8]) + `"`)
+	var sum [8]byte
+	binary.BigEndian.PutUint64(sum[:], xxhash.Sum64(body))
+	return []byte(`"` + hex.EncodeToString(sum[:]) + `"`)
 }
 
 // gzipETag returns the validator of a body's gzip variant, derived from
