@@ -18,7 +18,7 @@ import (
 // (docs/decisions/0008-document-cache.md). An entry is a movie's document
 // with the change that made it current. A change number names one state
 // of one movie, so an entry never goes stale: a search takes an entry only
-// when its change is the one the memory index holds for the movie.
+// when its change is the one the memory index records for the movie.
 //
 // The entries live in bigcache, in byte buffers the garbage collector does
 // not scan, within a hard limit on their memory. The oldest go first.
@@ -66,8 +66,13 @@ func documentCacheShards(maxMB int) int {
 	return shards
 }
 
-// get returns the document of movie id as change made it, if cached.
+// get returns the document of movie id as change made it, if cached. A nil
+// cache has no documents.
 func (c *documentCache) get(id string, change int64) (string, bool) {
+	if c == nil {
+		return "", false
+	}
+
 	entry, err := c.entries.Get(id)
 	if err != nil || len(entry) < 8 || int64(binary.BigEndian.Uint64(entry)) != change {
 		c.misses.Add(1)
@@ -78,8 +83,12 @@ func (c *documentCache) get(id string, change int64) (string, bool) {
 }
 
 // put caches the document of movie id as change made it. A document too
-// large for a shard is not cached.
+// large for a shard is not cached, and a nil cache caches nothing.
 func (c *documentCache) put(id string, change int64, document string) {
+	if c == nil {
+		return
+	}
+
 	buffer := entryBuffers.Get().(*[]byte)
 	entry := binary.BigEndian.AppendUint64((*buffer)[:0], uint64(change))
 	entry = append(entry, document...)
@@ -95,7 +104,9 @@ var entryBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
 // close releases the cache's memory.
 func (c *documentCache) close() {
-	_ = c.entries.Close()
+	if c != nil {
+		_ = c.entries.Close()
+	}
 }
 
 // documentHasher hashes movie ids with a seed chosen when the origin

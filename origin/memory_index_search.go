@@ -141,7 +141,7 @@ func (ix *memoryIndex) sortedPage(limit int, matches *roaring.Bitmap, years []in
 	}
 
 	slices.SortFunc(page, ix.compareSlots)
-	return ix.resultPositions(page[:min(len(page), limit+1)]), total
+	return ix.matchesOf(page[:min(len(page), limit+1)]), total
 }
 
 // yearPage walks the years in order from the cursor's and collects limit
@@ -157,7 +157,7 @@ func (ix *memoryIndex) yearPage(limit int, matches *roaring.Bitmap, years []int,
 			break
 		}
 	}
-	return ix.resultPositions(page)
+	return ix.matchesOf(page)
 }
 
 // collect appends the matches of one year that follow after, in order,
@@ -210,14 +210,14 @@ func (ix *memoryIndex) collectSorted(page []uint32, matches *roaring.Bitmap, aft
 }
 
 // match is one movie of a search's result: its result position, and the
-// change feed position of the state the index holds for it.
+// change feed position of the state the index records for it.
 type match struct {
 	position query.Cursor
 	change   int64
 }
 
-// resultPositions returns the movies in slots as matches.
-func (ix *memoryIndex) resultPositions(slots []uint32) []match {
+// matchesOf returns the movies in slots as matches.
+func (ix *memoryIndex) matchesOf(slots []uint32) []match {
 	matches := make([]match, len(slots))
 	for i, slot := range slots {
 		m := ix.movies[slot]

@@ -22,10 +22,11 @@ func (s *Store) Search(ctx context.Context, q query.Query) (Page, error) {
 
 // SearchSeen runs a query whose result reflects at least every change of
 // the feed up to seen, as well as every change this store has committed.
-// Once the memory index is loaded, a query with a title term, or with both
-// a cast member and a genre, reads its matches and total from the index.
-// Any other query runs in PostgreSQL, which reads its page as one range in
-// result order and its total from per-year counts.
+// Once the memory index is loaded, every query reads its matches and total
+// from the index if the store has a document cache. Without the cache,
+// only a query with a title term, or with both a cast member and a genre,
+// does. Any other query runs in PostgreSQL, which reads its page as one
+// range in result order and its total from per-year counts.
 func (s *Store) SearchSeen(ctx context.Context, q query.Query, seen int64) (Page, error) {
 	if s.index.Load() == nil || !needsIndex(q) && s.documentCache == nil {
 		return s.searchPostgres(ctx, q)
@@ -103,17 +104,13 @@ func (s *Store) searchMemory(ctx context.Context, ix *memoryIndex, q query.Query
 }
 
 // documents returns the documents of matches, in their order: from the
-// document cache when it holds the state the index matched, otherwise
-// as PostgreSQL holds them now, which may be newer.
+// document cache when it contains the state the index matched, otherwise
+// as PostgreSQL stores them now, which may be newer.
 func (s *Store) documents(ctx context.Context, matches []match) ([]string, error) {
 	documents := make([]string, len(matches))
 	var missing []int // indexes into matches
 	for i, m := range matches {
-		document, ok := "", false
-		if s.documentCache != nil {
-			document, ok = s.documentCache.get(m.position.ID, m.change)
-		}
-		if ok {
+		if document, ok := s.documentCache.get(m.position.ID, m.change); ok {
 			documents[i] = document
 		} else {
 			missing = append(missing, i)
@@ -153,9 +150,7 @@ func (s *Store) readDocuments(ctx context.Context, ids []string) (map[string]str
 	var change int64
 	_, err = pgx.ForEachRow(rows, []any{&id, &change, &document}, func() error {
 		byID[id] = document
-		if s.documentCache != nil {
-			s.documentCache.put(id, change, document)
-		}
+		s.documentCache.put(id, change, document)
 		return nil
 	})
 	if err != nil {

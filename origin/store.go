@@ -33,7 +33,9 @@ type Store struct {
 	lastCommitted atomic.Int64  // the greatest change feed position this store committed
 	commits       chan struct{} // signalled after each commit, for the index
 
-	documentCache *documentCache // nil without UseDocumentCache
+	// documentCache is nil without UseDocumentCache, and its methods then
+	// find and keep nothing.
+	documentCache *documentCache
 }
 
 // OpenStore connects to PostgreSQL and applies any pending schema migrations.
@@ -110,9 +112,7 @@ func newMigrator(db *sql.DB) (*goose.Provider, error) {
 // Close releases the store's connections.
 func (s *Store) Close() {
 	s.pool.Close()
-	if s.documentCache != nil {
-		s.documentCache.close()
-	}
+	s.documentCache.close()
 }
 
 // UseDocumentCache keeps up to maxMB megabytes of the documents that
