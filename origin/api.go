@@ -185,7 +185,11 @@ func (a *api) getMovie(ctx context.Context, r *http.Request) ([]byte, error) {
 		return nil, notFound("no movie has id %q", id)
 	}
 
-	document, err := a.store.Movie(ctx, id)
+	seen, err := feedPosition(r.Header.Get(announce.HeaderFeedSeen))
+	if err != nil {
+		return nil, err
+	}
+	document, err := a.store.MovieSeen(ctx, id, seen)
 	return []byte(document), err
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/allegro/bigcache/v3"
+	"github.com/jackc/pgx/v5"
 )
 
 // documentCache keeps the documents the origin read last, so a search
@@ -24,6 +25,7 @@ import (
 // not scan, within a hard limit on their memory. The oldest go first.
 type documentCache struct {
 	entries      *bigcache.BigCache
+	limit        int // bytes
 	hits, misses atomic.Uint64
 }
 
@@ -51,7 +53,7 @@ func newDocumentCache(maxMB int, logger *slog.Logger) (*documentCache, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating the document cache: %w", err)
 	}
-	return &documentCache{entries: entries}, nil
+	return &documentCache{entries: entries, limit: maxMB << 20}, nil
 }
 
 // documentCacheShards returns the number of shards for a cache of maxMB
@@ -98,6 +100,13 @@ func (c *documentCache) put(id string, change int64, document string) {
 	entryBuffers.Put(buffer)
 }
 
+// entrySize returns the bytes an entry takes in the cache: the change,
+// bigcache's 18 bytes of header and up to 5 of length, the id and the
+// document.
+func entrySize(id, document string) int {
+	return 8 + 18 + 5 + len(id) + len(document)
+}
+
 // entryBuffers keeps the buffers entries are encoded into, because
 // bigcache copies an entry into its own memory on Set.
 var entryBuffers = sync.Pool{New: func() any { return new([]byte) }}
@@ -124,4 +133,73 @@ type documentCacheLogger struct{ logger *slog.Logger }
 
 func (l documentCacheLogger) Printf(format string, args ...any) {
 	l.logger.Debug("document cache: " + fmt.Sprintf(format, args...))
+}
+
+// warmBatch is the number of documents read from PostgreSQL at a time
+// while the cache is warmed.
+const warmBatch = 2000
+
+// warmFill is the share of the cache's limit that warming fills. Movies
+// spread over the shards by the hash of their ids, so some shards fill
+// before others, and a full shard evicts its oldest entries.
+const warmFill = 0.9
+
+// WarmDocumentCache reads the documents of every movie, in id order,
+// into the document cache until it holds them all or is nearly full, so
+// that searches find their movies in memory from the first request. It
+// reads a few thousand movies at a time, each with the change that made
+// its document current. A movie changed since is read again on its next
+// search, as the index then names a later change. It logs what it did and
+// returns early, with ctx's error, when ctx ends.
+func (s *Store) WarmDocumentCache(ctx context.Context, logger *slog.Logger) error {
+	cache := s.documentCache
+	if cache == nil {
+		return nil
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	start := time.Now()
+	budget := int(float64(cache.limit) * warmFill)
+
+	var after string
+	var movies, bytes int
+	for bytes < budget {
+		read, last, size, err := s.warmBatch(ctx, after, budget-bytes)
+		if err != nil {
+			return fmt.Errorf("warming the document cache: %w", err)
+		}
+		movies += read
+		bytes += size
+		if read < warmBatch || last == "" {
+			break
+		}
+		after = last
+	}
+
+	logger.Info("document cache warmed", "movies", movies, "megabytes", bytes>>20, "full", bytes >= budget, "duration", time.Since(start))
+	return nil
+}
+
+// warmBatch caches the documents of up to warmBatch movies whose ids
+// follow after, stopping once they take budget bytes. It returns how many
+// it read, the last id and the bytes they take.
+func (s *Store) warmBatch(ctx context.Context, after string, budget int) (read int, last string, bytes int, err error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, change_seq, document FROM movies WHERE id > $1 ORDER BY id LIMIT $2`, after, warmBatch)
+	if err != nil {
+		return 0, "", 0, err
+	}
+	var id, document string
+	var change int64
+	_, err = pgx.ForEachRow(rows, []any{&id, &change, &document}, func() error {
+		read++
+		last = id
+		if bytes >= budget {
+			return nil
+		}
+		s.documentCache.put(id, change, document)
+		bytes += entrySize(id, document)
+		return nil
+	})
+	return read, last, bytes, err
 }

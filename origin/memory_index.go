@@ -166,6 +166,17 @@ func (ix *memoryIndex) slotOf(id string) (uint32, bool) {
 	return ix.ids.find(id, ix.idOf)
 }
 
+// changeOf returns the change feed position of a movie's indexed state.
+func (ix *memoryIndex) changeOf(id string) (int64, bool) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	slot, ok := ix.slotOf(id)
+	if !ok {
+		return 0, false
+	}
+	return ix.movies[slot].change, true
+}
+
 func (ix *memoryIndex) idOf(slot uint32) []byte {
 	return ix.textOf(ix.movies[slot].id)
 }

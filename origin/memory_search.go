@@ -60,6 +60,42 @@ func (s *Store) GenresSeen(ctx context.Context, seen int64) ([]Genre, error) {
 	return ix.genreList(), nil
 }
 
+// Movie returns the current document of one movie, or ErrNotFound.
+func (s *Store) Movie(ctx context.Context, id string) (string, error) {
+	return s.MovieSeen(ctx, id, 0)
+}
+
+// MovieSeen returns the document of one movie, or ErrNotFound, reflecting
+// at least every change of the feed up to seen and every change this store
+// has committed. With the memory index loaded and a document cache, it
+// takes the state the index holds from the cache when it can.
+func (s *Store) MovieSeen(ctx context.Context, id string, seen int64) (string, error) {
+	if s.index.Load() == nil || s.documentCache == nil {
+		return s.moviePostgres(ctx, id)
+	}
+	ix, err := s.indexAt(ctx, seen)
+	if err != nil {
+		return "", err
+	}
+	change, ok := ix.changeOf(id)
+	if !ok {
+		return s.moviePostgres(ctx, id)
+	}
+	if document, ok := s.documentCache.get(id, change); ok {
+		return document, nil
+	}
+
+	read, err := s.readDocuments(ctx, []string{id})
+	if err != nil {
+		return "", err
+	}
+	document, ok := read[id]
+	if !ok {
+		return "", notFound("no movie has id %q", id)
+	}
+	return document, nil
+}
+
 // indexAt returns the loaded memory index once it reflects every change up
 // to seen and every change this store has committed.
 func (s *Store) indexAt(ctx context.Context, seen int64) (*memoryIndex, error) {
@@ -143,7 +179,7 @@ func (s *Store) documents(ctx context.Context, matches []match) ([]string, error
 func (s *Store) readDocuments(ctx context.Context, ids []string) (map[string]string, error) {
 	rows, err := s.pool.Query(ctx, `SELECT id, change_seq, document FROM movies WHERE id = ANY($1)`, ids)
 	if err != nil {
-		return nil, fmt.Errorf("reading the page's movies: %w", err)
+		return nil, fmt.Errorf("reading movie documents: %w", err)
 	}
 	byID := make(map[string]string, len(ids))
 	var id, document string
@@ -154,7 +190,7 @@ func (s *Store) readDocuments(ctx context.Context, ids []string) (map[string]str
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("reading the page's movies: %w", err)
+		return nil, fmt.Errorf("reading movie documents: %w", err)
 	}
 	return byID, nil
 }

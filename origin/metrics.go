@@ -76,10 +76,10 @@ func watchDocumentCache(registry prometheus.Registerer, region string, store *St
 	labels := prometheus.Labels{"region": region}
 	registry.MustRegister(
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "origin_document_cache_hits_total", Help: "Documents of search pages taken from the document cache.", ConstLabels: labels,
+			Name: "origin_document_cache_hits_total", Help: "Movie documents taken from the document cache, for search pages and movies by id.", ConstLabels: labels,
 		}, func() float64 { return float64(cache.hits.Load()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "origin_document_cache_misses_total", Help: "Documents of search pages read from PostgreSQL because the document cache lacked their current state.", ConstLabels: labels,
+			Name: "origin_document_cache_misses_total", Help: "Movie documents read from PostgreSQL because the document cache lacked their current state.", ConstLabels: labels,
 		}, func() float64 { return float64(cache.misses.Load()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "origin_document_cache_bytes", Help: "Bytes allocated for the document cache's entries, within its limit.", ConstLabels: labels,

@@ -63,6 +63,11 @@ type Config struct {
 	// DocumentCacheMB bounds the memory of the documents kept for searches
 	// through the memory index (see Store.UseDocumentCache); 0 keeps none.
 	DocumentCacheMB int
+	// WarmDocumentCache reads every movie's document into the document
+	// cache, up to its limit, once the memory index is loaded (see
+	// Store.WarmDocumentCache). Without it, the cache fills as searches
+	// read their movies.
+	WarmDocumentCache bool
 	// ReconcileGrace leaves objects younger than this to their
 	// notifications, so the reconciler does not race the queue.
 	ReconcileGrace time.Duration
@@ -108,6 +113,7 @@ func DefaultConfig() Config {
 		MemoryIndex:         true,
 		MemoryIndexInterval: time.Second,
 		DocumentCacheMB:     256,
+		WarmDocumentCache:   true,
 		ReconcileGrace:      2 * time.Minute,
 		ShutdownTimeout:     10 * time.Second,
 	}
@@ -194,7 +200,11 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	}
 	wg.Go(func() { foldTitleCountsLoop(ctx, s.store, s.cfg.TitleCountFold, s.logger) })
 	if s.cfg.MemoryIndex {
-		wg.Go(func() { s.loadMemoryIndex(ctx) })
+		wg.Go(func() {
+			if s.loadMemoryIndex(ctx) {
+				s.warmDocumentCache(ctx)
+			}
+		})
 	}
 	s.ready.Store(true)
 	s.logger.Info("origin started", "region", s.cfg.Region, "address", ln.Addr().String(), "queue", s.cfg.QueueURL, "workers", s.cfg.Workers)
@@ -226,19 +236,35 @@ func (s *Server) shutdown(server *http.Server, consumers *sync.WaitGroup) error 
 }
 
 // loadMemoryIndex loads the search index, retrying every few seconds
-// while the database fails, until it is loaded or ctx ends.
-func (s *Server) loadMemoryIndex(ctx context.Context) {
+// while the database fails, until it is loaded or ctx ends. It reports
+// whether the index was loaded.
+func (s *Server) loadMemoryIndex(ctx context.Context) bool {
 	for {
 		err := s.store.LoadMemoryIndex(ctx, s.cfg.MemoryIndexInterval, s.logger)
-		if err == nil || ctx.Err() != nil {
-			return
+		if err == nil {
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
 		}
 		s.logger.Warn("loading the search index failed; searching in PostgreSQL meanwhile and retrying", "error", err)
 		select {
 		case <-ctx.Done():
-			return
+			return false
 		case <-time.After(5 * time.Second):
 		}
+	}
+}
+
+// warmDocumentCache warms the document cache when configured to. A failed
+// warm leaves the cache to fill as searches read their movies.
+func (s *Server) warmDocumentCache(ctx context.Context) {
+	if !s.cfg.WarmDocumentCache {
+		return
+	}
+	err := s.store.WarmDocumentCache(ctx, s.logger)
+	if err != nil && ctx.Err() == nil {
+		s.logger.Warn("warming the document cache failed; it fills as searches read their movies", "error", err)
 	}
 }
 

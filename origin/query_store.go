@@ -234,8 +234,9 @@ func readPage(results pgx.BatchResults, q query.Query) (Page, error) {
 	return page, nil
 }
 
-// Movie returns the current document of one movie, or ErrNotFound.
-func (s *Store) Movie(ctx context.Context, id string) (string, error) {
+// moviePostgres returns the current document of one movie, or
+// ErrNotFound.
+func (s *Store) moviePostgres(ctx context.Context, id string) (string, error) {
 	var document string
 	err := s.pool.QueryRow(ctx, `SELECT document FROM movies WHERE id = $1`, id).Scan(&document)
 	if errors.Is(err, pgx.ErrNoRows) {

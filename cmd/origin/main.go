@@ -40,6 +40,7 @@ func serve(args []string) error {
 	fs.DurationVar(&cfg.TitleCountFold, "title-count-fold", cfg.TitleCountFold, "time between two folds of the change feed into the title search counts")
 	fs.BoolVar(&cfg.MemoryIndex, "memory-index", cfg.MemoryIndex, "answer searches from an in-memory index of every movie's search fields (about 300 bytes a movie); false searches in PostgreSQL alone")
 	fs.IntVar(&cfg.DocumentCacheMB, "document-cache-mb", cfg.DocumentCacheMB, "megabytes of movie documents kept in memory for searches through the memory index; 0 reads every page's documents from PostgreSQL")
+	fs.BoolVar(&cfg.WarmDocumentCache, "document-cache-warm", cfg.WarmDocumentCache, "read every movie's document into the document cache, up to its limit, once the memory index is loaded")
 	fs.DurationVar(&cfg.MemoryIndexInterval, "memory-index-interval", cfg.MemoryIndexInterval, "time between two reads of the change feed into the memory index")
 	fs.DurationVar(&cfg.VisibilityTimeout, "visibility-timeout", cfg.VisibilityTimeout, "how long a received message stays hidden; it comes back this long after an origin dies")
 	fs.DurationVar(&cfg.ReconcileGrace, "reconcile-grace", cfg.ReconcileGrace, "age below which the reconciler leaves objects to their notifications")

@@ -30,6 +30,7 @@ func main() {
 	flag.DurationVar(&cfg.MaxDuration, "max-duration", 30*time.Second, "time limit per query; a slower query reports fewer runs")
 	flag.BoolVar(&cfg.MemoryOnly, "memory-only", false, "measure only the searches with the memory index, not those in PostgreSQL alone")
 	flag.IntVar(&cfg.DocumentCacheMB, "document-cache-mb", 0, "megabytes of document cache for the searches with the memory index; 0 reads every page's documents from PostgreSQL")
+	flag.BoolVar(&cfg.WarmDocumentCache, "warm", false, "read every movie's document into the document cache, up to its limit, before the searches begin")
 	explain := flag.String("explain", "", "write EXPLAIN (ANALYZE, BUFFERS) of every statement of every query to this file")
 	flag.Parse()
 	cfg.Sets = strings.Split(*sets, ",")

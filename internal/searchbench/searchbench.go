@@ -61,6 +61,10 @@ type Config struct {
 	// through the index, and after a query's first runs its documents come
 	// from the cache.
 	DocumentCacheMB int
+	// WarmDocumentCache reads every movie's document into the document
+	// cache, up to its limit, before the searches begin, as an origin does
+	// once its index is loaded.
+	WarmDocumentCache bool
 	// Explain, when set, receives the EXPLAIN (ANALYZE, BUFFERS) output of
 	// every statement Search runs for each query.
 	Explain io.Writer
@@ -134,6 +138,15 @@ func openIndexed(ctx context.Context, cfg Config, dsn string, out io.Writer) (*o
 		return nil, err
 	}
 	fmt.Fprintf(out, "\nMemory index: loaded in %s, %.0f MiB of heap\n", time.Since(began).Round(time.Millisecond), float64(heapInUse()-before)/(1<<20))
+
+	if cfg.WarmDocumentCache {
+		began = time.Now()
+		if err := store.WarmDocumentCache(ctx, cfg.Logger); err != nil {
+			store.Close()
+			return nil, err
+		}
+		fmt.Fprintf(out, "Document cache: warmed in %s\n", time.Since(began).Round(time.Millisecond))
+	}
 	return store, nil
 }
 
