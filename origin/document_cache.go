@@ -27,6 +27,7 @@ type documentCache struct {
 	entries      *bigcache.BigCache
 	limit        int // bytes
 	hits, misses atomic.Uint64
+	warmed       atomic.Bool // set once WarmDocumentCache has finished
 }
 
 // newDocumentCache returns a cache whose entries use at most maxMB
@@ -177,8 +178,15 @@ func (s *Store) WarmDocumentCache(ctx context.Context, logger *slog.Logger) erro
 		after = last
 	}
 
+	cache.warmed.Store(true)
 	logger.Info("document cache warmed", "movies", movies, "megabytes", bytes>>20, "full", bytes >= budget, "duration", time.Since(start))
 	return nil
+}
+
+// DocumentCacheWarmed reports whether WarmDocumentCache has finished. A
+// store without the cache reports false.
+func (s *Store) DocumentCacheWarmed() bool {
+	return s.documentCache != nil && s.documentCache.warmed.Load()
 }
 
 // warmBatch caches the documents of up to warmBatch movies whose ids

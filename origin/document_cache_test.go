@@ -76,8 +76,14 @@ func TestWarmedCacheServesTheFirstRead(t *testing.T) {
 	if err := reader.LoadMemoryIndex(t.Context(), time.Hour, slog.New(slog.DiscardHandler)); err != nil {
 		t.Fatal(err)
 	}
+	if reader.DocumentCacheWarmed() {
+		t.Errorf("cache reported warmed before warming")
+	}
 	if err := reader.WarmDocumentCache(t.Context(), nil); err != nil {
 		t.Fatal(err)
+	}
+	if !reader.DocumentCacheWarmed() {
+		t.Errorf("cache not reported warmed after warming")
 	}
 
 	cache := reader.documentCache

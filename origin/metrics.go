@@ -84,5 +84,13 @@ func watchDocumentCache(registry prometheus.Registerer, region string, store *St
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "origin_document_cache_bytes", Help: "Bytes allocated for the document cache's entries, within its limit.", ConstLabels: labels,
 		}, func() float64 { return float64(cache.entries.Capacity()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "origin_document_cache_warmed", Help: "1 once the document cache has been warmed after the search index loaded (see -document-cache-warm), otherwise 0.", ConstLabels: labels,
+		}, func() float64 {
+			if cache.warmed.Load() {
+				return 1
+			}
+			return 0
+		}),
 	)
 }
