@@ -108,11 +108,18 @@ func runSet(ctx context.Context, cfg Config, set string, out io.Writer) error {
 		return err
 	}
 
-	indexed, err := openIndexed(ctx, cfg, cluster.DSN(), out)
+	// The index follows the change feed until indexCtx ends, which must
+	// come before the store closes its connections.
+	indexCtx, stopIndex := context.WithCancel(ctx)
+	defer stopIndex()
+	indexed, err := openIndexed(indexCtx, cfg, cluster.DSN(), out)
 	if err != nil {
 		return err
 	}
-	defer indexed.Close()
+	defer func() {
+		stopIndex()
+		indexed.Close()
+	}()
 	return measureAll(ctx, cfg, stores{postgres: store, memory: indexed}, cluster.DSN(), set, queries, out)
 }
 
