@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/allegro/bigcache/v3"
 	"github.com/jackc/pgx/v5"
@@ -82,7 +83,17 @@ func (c *documentCache) get(id string, change int64) (string, bool) {
 		return "", false
 	}
 	c.hits.Add(1)
-	return string(entry[8:]), true
+	return documentOf(entry), true
+}
+
+// documentOf returns the document of an entry that Get returned, without
+// copying it: bigcache copies each entry it returns into a new slice,
+// which nothing else holds or changes.
+func documentOf(entry []byte) string {
+	if len(entry) == 8 {
+		return ""
+	}
+	return unsafe.String(&entry[8], len(entry)-8)
 }
 
 // put caches the document of movie id as change made it. A document too
