@@ -140,10 +140,14 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.Registry = prometheus.NewRegistry()
 	}
 
+	origin, err := newOriginClient(cfg.OriginURL, cfg.EdgeToken, cfg.OriginTimeout)
+	if err != nil {
+		return nil, err
+	}
 	// bigcache prints to stdout when its context ends; Close stops it quietly.
 	s := &Server{
 		cfg:       cfg,
-		origin:    newOriginClient(cfg.OriginURL, cfg.EdgeToken, cfg.OriginTimeout),
+		origin:    origin,
 		metrics:   newMetrics(cfg.Registry, cfg.Region),
 		registry:  cfg.Registry,
 		logger:    cfg.Logger,

@@ -23,6 +23,9 @@ func newBenchServer(b *testing.B, bodySize int) (*Server, string) {
 
 func newBenchServerWith(b testing.TB, bodySize int, cfg Config) (*Server, string) {
 	b.Helper()
+	if cfg.OriginURL == "" {
+		cfg.OriginURL = "http://127.0.0.1:9" // never called: every request is a hit
+	}
 	s, err := New(context.Background(), cfg)
 	if err != nil {
 		b.Fatal(err)

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
-	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/valyala/fasthttp"
 
 	"moviequery/internal/announce"
 	"moviequery/internal/apikey"
@@ -18,19 +21,44 @@ import (
 // 300 KB.
 const maxOriginBody = 8 << 20
 
-// originClient calls the region's origin. It is safe for concurrent use.
+// originClient calls the region's origin over fasthttp's client, which
+// reuses its request and response buffers and runs no goroutine per
+// connection. It is safe for concurrent use.
 type originClient struct {
 	baseURL string
 	token   string
-	http    *http.Client
+	client  *fasthttp.HostClient
 	timeout time.Duration
 }
 
-func newOriginClient(baseURL, token string, timeout time.Duration) *originClient {
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	transport.MaxIdleConnsPerHost = 64
-	return &originClient{baseURL: baseURL, token: token, http: &http.Client{Transport: transport}, timeout: timeout}
+// newOriginClient returns a client of the origin at baseURL, an http or
+// https URL without a path.
+func newOriginClient(baseURL, token string, timeout time.Duration) (*originClient, error) {
+	u, err := url.Parse(baseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.Trim(u.Path, "/") != "" {
+		return nil, fmt.Errorf("invalid origin URL %q: want http://host:port or https://host:port", baseURL)
+	}
+	client := &fasthttp.HostClient{
+		Addr:                     fasthttp.AddMissingPort(u.Host, u.Scheme == "https"),
+		IsTLS:                    u.Scheme == "https",
+		MaxConns:                 originConns,
+		MaxConnWaitTimeout:       timeout,
+		MaxIdleConnDuration:      originIdle,
+		MaxResponseBodySize:      maxOriginBody,
+		NoDefaultUserAgentHeader: true,
+		// The edge sends each path and query string as it built them.
+		DisablePathNormalizing: true,
+	}
+	return &originClient{baseURL: strings.TrimSuffix(baseURL, "/"), token: token, client: client, timeout: timeout}, nil
 }
+
+// originConns bounds the connections to the origin. A request waits up to
+// the origin timeout for a free one.
+const originConns = 512
+
+// originIdle closes a connection to the origin that has been idle this
+// long.
+const originIdle = 60 * time.Second
 
 // originAnswer is a complete origin response.
 type originAnswer struct {
@@ -40,38 +68,41 @@ type originAnswer struct {
 
 // get fetches path (with its query string) from the origin.
 func (c *originClient) get(ctx context.Context, path string) (originAnswer, error) {
-	return c.do(ctx, http.MethodGet, path, nil, c.timeout, 0)
+	return c.do(ctx, fasthttp.MethodGet, path, nil, c.timeout, 0)
 }
 
 // fetch gets a response that must reflect at least every change of the
 // feed up to seen.
 func (c *originClient) fetch(ctx context.Context, path string, seen int64) (originAnswer, error) {
-	return c.do(ctx, http.MethodGet, path, nil, c.timeout, seen)
+	return c.do(ctx, fasthttp.MethodGet, path, nil, c.timeout, seen)
 }
 
 // post sends a JSON body to the origin. A purge waits for the origin to
 // forward it to the other regions, so it may take longer than a read.
 func (c *originClient) post(ctx context.Context, path string, body any) (originAnswer, error) {
 	encoded, _ := json.Marshal(body) // the edge's own request types always marshal
-	return c.do(ctx, http.MethodPost, path, encoded, 3*c.timeout, 0)
+	return c.do(ctx, fasthttp.MethodPost, path, encoded, 3*c.timeout, 0)
 }
 
 // do sends one request to the origin, a JSON body when body is not nil,
 // and the feed position seen unless it is 0, and reads the whole response.
+// It gives up at ctx's deadline or after timeout, whichever comes first,
+// but not when ctx is canceled earlier.
 func (c *originClient) do(ctx context.Context, method, path string, body []byte, timeout time.Duration, seen int64) (originAnswer, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
+	if err := ctx.Err(); err != nil {
+		return originAnswer{}, fmt.Errorf("calling origin: %w", err)
+	}
 
-	var reader io.Reader
+	req := fasthttp.AcquireRequest()
+	resp := fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+
+	req.SetRequestURI(c.baseURL + path)
+	req.Header.SetMethod(method)
 	if body != nil {
-		reader = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.baseURL+path, reader)
-	if err != nil {
-		return originAnswer{}, fmt.Errorf("building origin request: %w", err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.SetContentType("application/json")
+		req.SetBodyRaw(body)
 	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
@@ -79,39 +110,25 @@ func (c *originClient) do(ctx context.Context, method, path string, body []byte,
 	if seen > 0 {
 		req.Header.Set(announce.HeaderFeedSeen, strconv.FormatInt(seen, 10))
 	}
-	span := startOriginSpan(ctx, req)
+	span := startOriginSpan(ctx, method, c.client.Addr, path, &req.Header)
 	defer span.End()
 
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return originAnswer{}, fmt.Errorf("calling origin: %w", err)
+	deadline := time.Now().Add(timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
 	}
-	defer resp.Body.Close()
-
-	answer, err := readOriginBody(resp)
-	if err != nil {
-		return originAnswer{}, fmt.Errorf("reading origin response: %w", err)
+	if err := c.client.DoDeadline(req, resp, deadline); err != nil {
+		return originAnswer{}, originError(err)
 	}
-	return originAnswer{status: resp.StatusCode, body: answer}, nil
+	return originAnswer{status: resp.StatusCode(), body: bytes.Clone(resp.Body())}, nil
 }
 
-// readOriginBody reads a response body into one buffer of its stated
-// length. It rejects a body over maxOriginBody rather than cut it short.
-func readOriginBody(resp *http.Response) ([]byte, error) {
-	if resp.ContentLength > maxOriginBody {
-		return nil, fmt.Errorf("the origin sent %d bytes, over the edge's limit of %d", resp.ContentLength, maxOriginBody)
+// originError describes a failed origin request.
+func originError(err error) error {
+	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+		return fmt.Errorf("reading origin response: the origin sent more than the edge's limit of %d bytes", maxOriginBody)
 	}
-	if resp.ContentLength >= 0 {
-		body := make([]byte, resp.ContentLength)
-		_, err := io.ReadFull(resp.Body, body)
-		return body, err
-	}
-
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxOriginBody+1))
-	if err == nil && len(body) > maxOriginBody {
-		return nil, fmt.Errorf("the origin sent more than the edge's limit of %d bytes", maxOriginBody)
-	}
-	return body, err
+	return fmt.Errorf("calling origin: %w", err)
 }
 
 // keys fetches the active API keys.
@@ -120,7 +137,7 @@ func (c *originClient) keys(ctx context.Context) ([]apikey.Key, error) {
 	if err != nil {
 		return nil, err
 	}
-	if answer.status != http.StatusOK {
+	if answer.status != fasthttp.StatusOK {
 		return nil, fmt.Errorf("origin responded with status %d to the key list request", answer.status)
 	}
 

@@ -2,12 +2,11 @@ package edge
 
 import (
 	"context"
-	"net/http"
+	"strings"
 
 	"github.com/valyala/fasthttp"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
 	"moviequery/internal/telemetry"
@@ -139,19 +138,20 @@ func (c requestHeaderCarrier) Keys() []string {
 // client ids into the request's headers, so the origin's span joins the
 // trace and its log lines name the request. An unsampled trace is still
 // propagated, so the origin's parent-based sampler leaves it out too.
-func startOriginSpan(ctx context.Context, req *http.Request) trace.Span {
+func startOriginSpan(ctx context.Context, method, address, path string, header *fasthttp.RequestHeader) trace.Span {
 	span := trace.SpanFromContext(ctx)
 	if span.IsRecording() {
-		ctx, span = span.TracerProvider().Tracer(tracerName).Start(ctx, req.Method,
+		urlPath, _, _ := strings.Cut(path, "?")
+		ctx, span = span.TracerProvider().Tracer(tracerName).Start(ctx, method,
 			trace.WithSpanKind(trace.SpanKindClient),
-			trace.WithAttributes(attribute.String("server.address", req.URL.Host), attribute.String("url.path", req.URL.Path)))
+			trace.WithAttributes(attribute.String("server.address", address), attribute.String("url.path", urlPath)))
 	}
-	telemetry.Propagator.Inject(ctx, propagation.HeaderCarrier(req.Header))
+	telemetry.Propagator.Inject(ctx, requestHeaderCarrier{header: header})
 
 	requestID, clientID := telemetry.RequestFrom(ctx)
 	if requestID != "" {
-		req.Header.Set(telemetry.HeaderRequestID, requestID)
-		req.Header.Set(telemetry.HeaderClientID, clientID)
+		header.Set(telemetry.HeaderRequestID, requestID)
+		header.Set(telemetry.HeaderClientID, clientID)
 	}
 	return span
 }
