@@ -2,158 +2,182 @@ package origin
 
 import (
 	"context"
-	"encoding/binary"
+	"errors"
 	"fmt"
-	"hash/maphash"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
 
-	"github.com/allegro/bigcache/v3"
 	"github.com/jackc/pgx/v5"
 )
 
-// documentCache keeps the documents the origin read last, so a search
-// page whose movies it contains needs no read from PostgreSQL
+// documentCache keeps movie documents in memory, so a search page or a
+// movie whose documents it contains needs no read from PostgreSQL
 // (docs/decisions/0008-document-cache.md). An entry is a movie's document
 // with the change that made it current. A change number names one state
-// of one movie, so an entry never goes stale: a search takes an entry only
+// of one movie, so an entry never goes stale: a read takes an entry only
 // when its change is the one the memory index records for the movie.
 //
-// The entries live in bigcache, in byte buffers the garbage collector does
-// not scan, within a hard limit on their memory. The oldest go first.
+// Entries are found by the movie's slot in the memory index, with no hash
+// or key comparison. Documents are appended to chunks of chunkSize bytes,
+// and a document's bytes are never written again, so a document read under
+// the lock stays valid after it. When the chunks reach the limit, the oldest chunk goes,
+// and the entries in it with it. Neither the chunks nor the entries hold
+// pointers, so the garbage collector does not scan them.
 type documentCache struct {
-	entries      *bigcache.BigCache
-	limit        int // bytes
+	mu        sync.RWMutex
+	entries   []documentEntry // by slot of the memory index
+	chunks    [][]byte        // chunks[i] has the sequence number first+i
+	first     uint32
+	maxChunks int
+
 	hits, misses atomic.Uint64
 	warmed       atomic.Bool // set once WarmDocumentCache has finished
 }
 
-// newDocumentCache returns a cache whose entries use at most maxMB
-// megabytes. A nil logger discards the cache's messages.
-func newDocumentCache(maxMB int, logger *slog.Logger) (*documentCache, error) {
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	// Entries never go stale, so none expire. The hard limit evicts the
-	// oldest.
-	config := bigcache.DefaultConfig(24 * time.Hour)
-	config.CleanWindow = 0
-	config.Shards = documentCacheShards(maxMB)
-	config.HardMaxCacheSize = maxMB
-	// These two size only each shard's first buffer, which grows up to the
-	// hard limit.
-	config.MaxEntriesInWindow = config.Shards * 16
-	config.MaxEntrySize = 2 << 10
-	config.Hasher = documentHasher{seed: maphash.MakeSeed()}
-	config.Verbose = false
-	config.Logger = documentCacheLogger{logger: logger}
-
-	entries, err := bigcache.New(context.Background(), config)
-	if err != nil {
-		return nil, fmt.Errorf("creating the document cache: %w", err)
-	}
-	return &documentCache{entries: entries, limit: maxMB << 20}, nil
+// documentEntry locates one movie's document in the chunks. A zero length
+// is no entry, as a document is never empty.
+type documentEntry struct {
+	change int64
+	chunk  uint32 // sequence number
+	offset uint32
+	length uint32
 }
 
-// documentCacheShards returns the number of shards for a cache of maxMB
-// megabytes: a power of two, at most 256, that leaves each shard at least
-// one megabyte, room for about 1,400 documents of the Wikipedia data set's
-// average size.
-func documentCacheShards(maxMB int) int {
-	shards := 1
-	for shards*2 <= min(maxMB, 256) {
-		shards *= 2
+// chunkSize is the size of the buffers documents are appended to. A larger
+// document is not cached.
+const chunkSize = 1 << 20
+
+// newDocumentCache returns a cache whose documents use at most maxMB
+// megabytes.
+func newDocumentCache(maxMB int) (*documentCache, error) {
+	if maxMB < 1 {
+		return nil, fmt.Errorf("invalid document cache size %d MB: want at least 1, or no cache", maxMB)
 	}
-	return shards
+	return &documentCache{maxChunks: maxMB * (1 << 20) / chunkSize}, nil
 }
 
-// get returns the document of movie id as change made it, if cached. A nil
-// cache has no documents.
-func (c *documentCache) get(id string, change int64) (string, bool) {
+// get returns the document of the movie in slot as change made it, if
+// cached. A nil cache has no documents.
+func (c *documentCache) get(slot uint32, change int64) (string, bool) {
 	if c == nil {
 		return "", false
 	}
 
-	entry, err := c.entries.Get(id)
-	if err != nil || len(entry) < 8 || int64(binary.BigEndian.Uint64(entry)) != change {
+	c.mu.RLock()
+	document, ok := c.lookup(slot, change)
+	c.mu.RUnlock()
+
+	c.count(ok)
+	return document, ok
+}
+
+// getPage fills documents[i] with the cached document of matches[i] and
+// returns the indexes of the matches it has none for, under one lock.
+func (c *documentCache) getPage(matches []match, documents []string) (missing []int) {
+	if c == nil {
+		for i := range matches {
+			missing = append(missing, i)
+		}
+		return missing
+	}
+
+	c.mu.RLock()
+	for i, m := range matches {
+		document, ok := c.lookup(m.slot, m.change)
+		if ok {
+			documents[i] = document
+		} else {
+			missing = append(missing, i)
+		}
+	}
+	c.mu.RUnlock()
+
+	c.hits.Add(uint64(len(matches) - len(missing)))
+	c.misses.Add(uint64(len(missing)))
+	return missing
+}
+
+// lookup returns the document of slot as change made it. The string shares
+// the chunk's bytes, which are never written again. Caller holds mu.
+func (c *documentCache) lookup(slot uint32, change int64) (string, bool) {
+	if int(slot) >= len(c.entries) {
+		return "", false
+	}
+	e := c.entries[slot]
+	if e.length == 0 || e.change != change || e.chunk < c.first {
+		return "", false
+	}
+	chunk := c.chunks[e.chunk-c.first]
+	return unsafe.String(&chunk[e.offset], e.length), true
+}
+
+func (c *documentCache) count(hit bool) {
+	if hit {
+		c.hits.Add(1)
+	} else {
 		c.misses.Add(1)
-		return "", false
 	}
-	c.hits.Add(1)
-	return documentOf(entry), true
 }
 
-// documentOf returns the document of an entry that Get returned, without
-// copying it: bigcache copies each entry it returns into a new slice,
-// which nothing else holds or changes.
-func documentOf(entry []byte) string {
-	if len(entry) == 8 {
-		return ""
-	}
-	return unsafe.String(&entry[8], len(entry)-8)
-}
-
-// put caches the document of movie id as change made it. A document too
-// large for a shard is not cached, and a nil cache caches nothing.
-func (c *documentCache) put(id string, change int64, document string) {
-	if c == nil {
+// put caches the document of the movie in slot as change made it. An
+// empty document or one larger than a chunk is not cached, and a nil cache
+// caches nothing.
+func (c *documentCache) put(slot uint32, change int64, document string) {
+	if c == nil || len(document) == 0 || len(document) > chunkSize {
 		return
 	}
 
-	buffer := entryBuffers.Get().(*[]byte)
-	entry := binary.BigEndian.AppendUint64((*buffer)[:0], uint64(change))
-	entry = append(entry, document...)
-	_ = c.entries.Set(id, entry)
+	c.mu.Lock()
+	defer c.mu.Unlock()
 
-	*buffer = entry
-	entryBuffers.Put(buffer)
-}
-
-// entrySize returns the bytes an entry takes in the cache: the change,
-// bigcache's 18 bytes of header and up to 5 of length, the id and the
-// document.
-func entrySize(id, document string) int {
-	return 8 + 18 + 5 + len(id) + len(document)
-}
-
-// entryBuffers keeps the buffers entries are encoded into, because
-// bigcache copies an entry into its own memory on Set.
-var entryBuffers = sync.Pool{New: func() any { return new([]byte) }}
-
-// close releases the cache's memory.
-func (c *documentCache) close() {
-	if c != nil {
-		_ = c.entries.Close()
+	last := len(c.chunks) - 1
+	if last < 0 || len(c.chunks[last])+len(document) > chunkSize {
+		c.addChunk()
+		last = len(c.chunks) - 1
 	}
+	offset := len(c.chunks[last])
+	c.chunks[last] = append(c.chunks[last], document...)
+
+	if int(slot) >= len(c.entries) {
+		c.entries = slices.Grow(c.entries, int(slot)+1-len(c.entries))[:slot+1]
+	}
+	c.entries[slot] = documentEntry{change: change, chunk: c.first + uint32(last), offset: uint32(offset), length: uint32(len(document))}
 }
 
-// documentHasher hashes movie ids with a seed chosen when the origin
-// starts. Providers choose titles, and so ids, and bigcache's default FNV
-// hash would let them collide on purpose.
-type documentHasher struct{ seed maphash.Seed }
-
-func (h documentHasher) Sum64(key string) uint64 {
-	return maphash.String(h.seed, key)
+// addChunk starts a new chunk, dropping the oldest when the chunks would
+// pass the limit. Caller holds mu for writing.
+func (c *documentCache) addChunk() {
+	if len(c.chunks) >= c.maxChunks {
+		c.chunks[0] = nil
+		c.chunks = c.chunks[1:]
+		c.first++
+	}
+	c.chunks = append(c.chunks, make([]byte, 0, chunkSize))
 }
 
-// documentCacheLogger sends bigcache's messages to the origin's log at
-// debug level.
-type documentCacheLogger struct{ logger *slog.Logger }
+// bytes returns the memory of the chunks and the entries.
+func (c *documentCache) bytes() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.chunks)*chunkSize + cap(c.entries)*int(unsafe.Sizeof(documentEntry{}))
+}
 
-func (l documentCacheLogger) Printf(format string, args ...any) {
-	l.logger.Debug("document cache: " + fmt.Sprintf(format, args...))
+// limit returns the bytes the chunks may take.
+func (c *documentCache) limit() int {
+	return c.maxChunks * chunkSize
 }
 
 // warmBatch is the number of documents read from PostgreSQL at a time
 // while the cache is warmed.
 const warmBatch = 2000
 
-// warmFill is the share of the cache's limit that warming fills. Movies
-// spread over the shards by the hash of their ids, so some shards fill
-// before others, and a full shard evicts its oldest entries.
+// warmFill is the share of the cache's limit that warming fills. The rest
+// takes the documents of movies that change after warming before the
+// oldest chunk, and the warmed documents in it, go.
 const warmFill = 0.9
 
 // WarmDocumentCache reads the documents of every movie, in id order,
@@ -168,16 +192,20 @@ func (s *Store) WarmDocumentCache(ctx context.Context, logger *slog.Logger) erro
 	if cache == nil {
 		return nil
 	}
+	ix := s.index.Load()
+	if ix == nil {
+		return errors.New("warming the document cache: the memory index is not loaded")
+	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	start := time.Now()
-	budget := int(float64(cache.limit) * warmFill)
+	budget := int(float64(cache.limit()) * warmFill)
 
 	var after string
 	var movies, bytes int
 	for bytes < budget {
-		read, last, size, err := s.warmBatch(ctx, after, budget-bytes)
+		read, last, size, err := s.warmBatch(ctx, ix, after, budget-bytes)
 		if err != nil {
 			return fmt.Errorf("warming the document cache: %w", err)
 		}
@@ -201,9 +229,10 @@ func (s *Store) DocumentCacheWarmed() bool {
 }
 
 // warmBatch caches the documents of up to warmBatch movies whose ids
-// follow after, stopping once they take budget bytes. It returns how many
-// it read, the last id and the bytes they take.
-func (s *Store) warmBatch(ctx context.Context, after string, budget int) (read int, last string, bytes int, err error) {
+// follow after, stopping once they take budget bytes. A movie the index
+// does not hold yet is skipped. It returns how many it read, the last id
+// and the bytes they take.
+func (s *Store) warmBatch(ctx context.Context, ix *memoryIndex, after string, budget int) (read int, last string, bytes int, err error) {
 	rows, err := s.pool.Query(ctx, `SELECT id, change_seq, document FROM movies WHERE id > $1 ORDER BY id LIMIT $2`, after, warmBatch)
 	if err != nil {
 		return 0, "", 0, err
@@ -213,11 +242,12 @@ func (s *Store) warmBatch(ctx context.Context, after string, budget int) (read i
 	_, err = pgx.ForEachRow(rows, []any{&id, &change, &document}, func() error {
 		read++
 		last = id
-		if bytes >= budget {
+		slot, _, ok := ix.lookup(id)
+		if bytes >= budget || !ok {
 			return nil
 		}
-		s.documentCache.put(id, change, document)
-		bytes += entrySize(id, document)
+		s.documentCache.put(slot, change, document)
+		bytes += len(document)
 		return nil
 	})
 	return read, last, bytes, err

@@ -14,47 +14,64 @@ import (
 )
 
 // TestDocumentCacheHoldsItsLimit writes four times the cache's limit in
-// documents: the cache's buffers must stay within the limit, the newest
+// documents: the cache's chunks must stay within the limit, the newest
 // documents must be found, and the oldest must be gone.
 func TestDocumentCacheHoldsItsLimit(t *testing.T) {
-	cache, err := newDocumentCache(1, nil)
+	cache, err := newDocumentCache(1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cache.close()
 
 	document := strings.Repeat("x", 2000)
 	const movies = 2000 // 4 MB of documents
 	for i := range movies {
-		cache.put(fmt.Sprintf("movie-%d", i), int64(i), document)
+		cache.put(uint32(i), int64(i+1), document)
 	}
 
-	if got := cache.entries.Capacity(); got > 1<<20 {
-		t.Errorf("cache buffers take %d bytes, want at most 1 MiB", got)
+	if got := len(cache.chunks) * chunkSize; got > 1<<20 {
+		t.Errorf("cache chunks take %d bytes, want at most 1 MiB", got)
 	}
-	if got, ok := cache.get(fmt.Sprintf("movie-%d", movies-1), movies-1); !ok || got != document {
+	if got, ok := cache.get(movies-1, movies); !ok || got != document {
 		t.Errorf("newest document not found")
 	}
-	if _, ok := cache.get("movie-0", 0); ok {
+	if _, ok := cache.get(0, 1); ok {
 		t.Errorf("oldest document still cached past the limit")
 	}
 }
 
 // TestDocumentCacheMatchesTheChange checks that a document is found only
-// under the change it was cached with.
+// under the change it was cached with, and that a later change replaces
+// it.
 func TestDocumentCacheMatchesTheChange(t *testing.T) {
-	cache, err := newDocumentCache(1, nil)
+	cache, err := newDocumentCache(1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cache.close()
 
-	cache.put("movie", 7, `{"id":"movie"}`)
-	if _, ok := cache.get("movie", 8); ok {
+	cache.put(3, 7, `{"id":"movie"}`)
+	if _, ok := cache.get(3, 8); ok {
 		t.Errorf("document cached under change 7 found under change 8")
 	}
-	if got, ok := cache.get("movie", 7); !ok || got != `{"id":"movie"}` {
+	if got, ok := cache.get(3, 7); !ok || got != `{"id":"movie"}` {
 		t.Errorf("document under change 7: got %q, %v", got, ok)
+	}
+	if _, ok := cache.get(2, 7); ok {
+		t.Errorf("document of slot 3 found in slot 2")
+	}
+
+	cache.put(3, 8, `{"id":"movie","extract":"new"}`)
+	if _, ok := cache.get(3, 7); ok {
+		t.Errorf("document under change 7 still found after change 8 was cached")
+	}
+	if got, ok := cache.get(3, 8); !ok || got != `{"id":"movie","extract":"new"}` {
+		t.Errorf("document under change 8: got %q, %v", got, ok)
+	}
+}
+
+// TestDocumentCacheSize checks that a cache needs at least a megabyte.
+func TestDocumentCacheSize(t *testing.T) {
+	if _, err := newDocumentCache(0); err == nil {
+		t.Errorf("a cache of 0 MB was created")
 	}
 }
 
@@ -65,7 +82,7 @@ func TestDocumentCacheMatchesTheChange(t *testing.T) {
 func TestWarmedCacheServesTheFirstRead(t *testing.T) {
 	dsn := postgres.SharedDatabase(t)
 	writer, reader := openStoreAt(t, dsn), openStoreAt(t, dsn)
-	if err := reader.UseDocumentCache(1, nil); err != nil {
+	if err := reader.UseDocumentCache(1); err != nil {
 		t.Fatal(err)
 	}
 	r := movie.Record{Title: "Marrow Lane", Year: 1911, Genres: []string{"Drama"}, Extract: "Before."}
@@ -116,7 +133,7 @@ func TestWarmedCacheServesTheFirstRead(t *testing.T) {
 // movies it read are still cached and the last are not.
 func TestWarmingStopsAtTheCacheLimit(t *testing.T) {
 	store := newTestStore(t)
-	if err := store.UseDocumentCache(1, nil); err != nil {
+	if err := store.UseDocumentCache(1); err != nil {
 		t.Fatal(err)
 	}
 	extract := strings.Repeat("A long plot summary. ", 80) // 1,680 bytes
@@ -136,8 +153,8 @@ func TestWarmingStopsAtTheCacheLimit(t *testing.T) {
 	ids := movieIDsInOrder(t, store)
 	ix := store.index.Load()
 	cached := func(id string) bool {
-		change, _ := ix.changeOf(id)
-		_, ok := store.documentCache.get(id, change)
+		slot, change, _ := ix.lookup(id)
+		_, ok := store.documentCache.get(slot, change)
 		return ok
 	}
 	if !cached(ids[0]) {

@@ -166,15 +166,16 @@ func (ix *memoryIndex) slotOf(id string) (uint32, bool) {
 	return ix.ids.find(id, ix.idOf)
 }
 
-// changeOf returns the change feed position of a movie's indexed state.
-func (ix *memoryIndex) changeOf(id string) (int64, bool) {
+// lookup returns the slot of a movie and the change feed position of its
+// indexed state.
+func (ix *memoryIndex) lookup(id string) (slot uint32, change int64, ok bool) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	slot, ok := ix.slotOf(id)
+	slot, ok = ix.slotOf(id)
 	if !ok {
-		return 0, false
+		return 0, 0, false
 	}
-	return ix.movies[slot].change, true
+	return slot, ix.movies[slot].change, true
 }
 
 func (ix *memoryIndex) idOf(slot uint32) []byte {

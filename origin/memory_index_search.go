@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"slices"
+	"unsafe"
 
 	"github.com/RoaringBitmap/roaring/v2"
 
@@ -213,20 +214,32 @@ func (ix *memoryIndex) collectSorted(page []uint32, matches *roaring.Bitmap, aft
 // change feed position of the state the index records for it.
 type match struct {
 	position query.Cursor
+	slot     uint32
 	change   int64
 }
 
-// matchesOf returns the movies in slots as matches.
+// matchesOf returns the movies in slots as matches. Their titles and ids
+// share the index's text, whose bytes never change once written.
 func (ix *memoryIndex) matchesOf(slots []uint32) []match {
 	matches := make([]match, len(slots))
 	for i, slot := range slots {
 		m := ix.movies[slot]
 		matches[i] = match{
-			position: query.Cursor{Year: int(m.year), Title: string(ix.textOf(m.title)), ID: string(ix.textOf(m.id))},
+			position: query.Cursor{Year: int(m.year), Title: sharedString(ix.textOf(m.title)), ID: sharedString(ix.textOf(m.id))},
+			slot:     slot,
 			change:   m.change,
 		}
 	}
 	return matches
+}
+
+// sharedString returns b as a string without copying it. The caller
+// guarantees that b's bytes are never written again.
+func sharedString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
 }
 
 // count returns the number of matches within the years.

@@ -77,15 +77,15 @@ func (s *Store) MovieSeen(ctx context.Context, id string, seen int64) (string, e
 	if err != nil {
 		return "", err
 	}
-	change, ok := ix.changeOf(id)
+	slot, change, ok := ix.lookup(id)
 	if !ok {
 		return s.moviePostgres(ctx, id)
 	}
-	if document, ok := s.documentCache.get(id, change); ok {
+	if document, ok := s.documentCache.get(slot, change); ok {
 		return document, nil
 	}
 
-	read, err := s.readDocuments(ctx, []string{id})
+	read, err := s.readDocuments(ctx, []match{{position: query.Cursor{ID: id}, slot: slot, change: change}})
 	if err != nil {
 		return "", err
 	}
@@ -144,23 +144,16 @@ func (s *Store) searchMemory(ctx context.Context, ix *memoryIndex, q query.Query
 // as PostgreSQL stores them now, which may be newer.
 func (s *Store) documents(ctx context.Context, matches []match) ([]string, error) {
 	documents := make([]string, len(matches))
-	var missing []int // indexes into matches
-	for i, m := range matches {
-		if document, ok := s.documentCache.get(m.position.ID, m.change); ok {
-			documents[i] = document
-		} else {
-			missing = append(missing, i)
-		}
-	}
+	missing := s.documentCache.getPage(matches, documents) // indexes into matches
 	if len(missing) == 0 {
 		return documents, nil
 	}
 
-	ids := make([]string, len(missing))
+	uncached := make([]match, len(missing))
 	for n, i := range missing {
-		ids[n] = matches[i].position.ID
+		uncached[n] = matches[i]
 	}
-	read, err := s.readDocuments(ctx, ids)
+	read, err := s.readDocuments(ctx, uncached)
 	if err != nil {
 		return nil, err
 	}
@@ -174,9 +167,16 @@ func (s *Store) documents(ctx context.Context, matches []match) ([]string, error
 	return documents, nil
 }
 
-// readDocuments reads the current documents of movies from PostgreSQL,
-// by id, and caches each with the change that made it current.
-func (s *Store) readDocuments(ctx context.Context, ids []string) (map[string]string, error) {
+// readDocuments reads the current documents of the matched movies from
+// PostgreSQL, by id, and caches each with the change that made it current.
+func (s *Store) readDocuments(ctx context.Context, matches []match) (map[string]string, error) {
+	ids := make([]string, len(matches))
+	slots := make(map[string]uint32, len(matches))
+	for i, m := range matches {
+		ids[i] = m.position.ID
+		slots[m.position.ID] = m.slot
+	}
+
 	rows, err := s.pool.Query(ctx, `SELECT id, change_seq, document FROM movies WHERE id = ANY($1)`, ids)
 	if err != nil {
 		return nil, fmt.Errorf("reading movie documents: %w", err)
@@ -186,7 +186,7 @@ func (s *Store) readDocuments(ctx context.Context, ids []string) (map[string]str
 	var change int64
 	_, err = pgx.ForEachRow(rows, []any{&id, &change, &document}, func() error {
 		byID[id] = document
-		s.documentCache.put(id, change, document)
+		s.documentCache.put(slots[id], change, document)
 		return nil
 	})
 	if err != nil {

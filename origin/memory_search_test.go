@@ -71,7 +71,7 @@ func documentID(t *testing.T, document string) string {
 func TestDocumentCacheServesTheIndexedState(t *testing.T) {
 	dsn := postgres.SharedDatabase(t)
 	writer, reader := openStoreAt(t, dsn), openStoreAt(t, dsn)
-	if err := reader.UseDocumentCache(1, nil); err != nil {
+	if err := reader.UseDocumentCache(1); err != nil {
 		t.Fatal(err)
 	}
 	r := movie.Record{Title: "Quillon Harbour", Year: 1907, Cast: []string{"Ada Quill"}, Genres: []string{"Drama"}, Extract: "First cut."}

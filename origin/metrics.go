@@ -82,8 +82,8 @@ func watchDocumentCache(registry prometheus.Registerer, region string, store *St
 			Name: "origin_document_cache_misses_total", Help: "Movie documents read from PostgreSQL because the document cache lacked their current state.", ConstLabels: labels,
 		}, func() float64 { return float64(cache.misses.Load()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "origin_document_cache_bytes", Help: "Bytes allocated for the document cache's entries, within its limit.", ConstLabels: labels,
-		}, func() float64 { return float64(cache.entries.Capacity()) }),
+			Name: "origin_document_cache_bytes", Help: "Bytes the document cache takes: its documents, within -document-cache-mb, and an entry of 24 bytes for each movie of the search index it has held.", ConstLabels: labels,
+		}, func() float64 { return float64(cache.bytes()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "origin_document_cache_warmed", Help: "1 once the document cache has been warmed after the search index loaded (see -document-cache-warm), otherwise 0.", ConstLabels: labels,
 		}, func() float64 {

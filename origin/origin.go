@@ -149,7 +149,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	if cfg.MemoryIndex && cfg.DocumentCacheMB > 0 {
-		if err := store.UseDocumentCache(cfg.DocumentCacheMB, cfg.Logger); err != nil {
+		if err := store.UseDocumentCache(cfg.DocumentCacheMB); err != nil {
 			store.Close()
 			return nil, err
 		}

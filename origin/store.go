@@ -112,16 +112,14 @@ func newMigrator(db *sql.DB) (*goose.Provider, error) {
 // Close releases the store's connections.
 func (s *Store) Close() {
 	s.pool.Close()
-	s.documentCache.close()
 }
 
-// UseDocumentCache keeps up to maxMB megabytes of the documents that
-// searches through the memory index read, so that pages of the same
-// movies need no read from PostgreSQL. With the cache, every search runs
-// through the index once it is loaded. Call it before searches begin. A
-// nil logger discards the cache's messages.
-func (s *Store) UseDocumentCache(maxMB int, logger *slog.Logger) error {
-	cache, err := newDocumentCache(maxMB, logger)
+// UseDocumentCache keeps up to maxMB megabytes of movie documents in
+// memory, so that searches through the memory index and movies by id need
+// no read from PostgreSQL for them. With the cache, every search runs
+// through the index once it is loaded. Call it before searches begin.
+func (s *Store) UseDocumentCache(maxMB int) error {
+	cache, err := newDocumentCache(maxMB)
 	if err != nil {
 		return err
 	}

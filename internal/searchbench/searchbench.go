@@ -132,7 +132,7 @@ func openIndexed(ctx context.Context, cfg Config, dsn string, out io.Writer) (*o
 	}
 
 	if cfg.DocumentCacheMB > 0 {
-		if err := store.UseDocumentCache(cfg.DocumentCacheMB, cfg.Logger); err != nil {
+		if err := store.UseDocumentCache(cfg.DocumentCacheMB); err != nil {
 			store.Close()
 			return nil, err
 		}
