@@ -3,6 +3,7 @@ package origin
 import (
 	"bytes"
 	"cmp"
+	"encoding/binary"
 	"hash/maphash"
 	"slices"
 	"sync"
@@ -72,7 +73,8 @@ func sortedSet(values []string) []string {
 // storedMovie is a movie in the index: spans of the text and term arenas.
 type storedMovie struct {
 	year         int32
-	change       int64 // see indexedMovie
+	titleKey     uint64 // see titleKey
+	change       int64  // see indexedMovie
 	id, title    textSpan
 	cast, genres termSpan
 	genreNames   termSpan // spelling numbers
@@ -147,6 +149,7 @@ func (ix *memoryIndex) put(m indexedMovie) {
 			ix.titleCache.clear()
 		}
 		stored.title = ix.addText(m.title)
+		stored.titleKey = titleKey(m.title)
 	}
 	stored.year = int32(m.year)
 	stored.cast = ix.addTerms(&ix.cast, m.cast)
@@ -242,9 +245,20 @@ func (ix *memoryIndex) addToYear(slot uint32) {
 // compareSlots orders two movies in result order.
 func (ix *memoryIndex) compareSlots(a, b uint32) int {
 	ma, mb := ix.movies[a], ix.movies[b]
-	return cmp.Or(cmp.Compare(ma.year, mb.year),
-		bytes.Compare(ix.textOf(ma.title), ix.textOf(mb.title)),
+	if c := cmp.Or(cmp.Compare(ma.year, mb.year), cmp.Compare(ma.titleKey, mb.titleKey)); c != 0 {
+		return c
+	}
+	return cmp.Or(bytes.Compare(ix.textOf(ma.title), ix.textOf(mb.title)),
 		bytes.Compare(ix.textOf(ma.id), ix.textOf(mb.id)))
+}
+
+// titleKey returns the first 8 bytes of a title as a number, zeros
+// filling a shorter title. Two titles whose keys differ compare as their
+// keys do, so most comparisons read no title text.
+func titleKey(title string) uint64 {
+	var prefix [8]byte
+	copy(prefix[:], title)
+	return binary.BigEndian.Uint64(prefix[:])
 }
 
 func (ix *memoryIndex) addText(s string) textSpan {

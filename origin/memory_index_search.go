@@ -104,6 +104,7 @@ func (ix *memoryIndex) yearsBetween(from, to int) []int {
 // movies. A zero year is the position before every movie.
 type cursorKey struct {
 	year      int32
+	titleKey  uint64
 	title, id []byte
 }
 
@@ -111,14 +112,16 @@ func (ix *memoryIndex) newCursorKey(after *query.Cursor) cursorKey {
 	if after == nil {
 		return cursorKey{}
 	}
-	return cursorKey{year: int32(after.Year), title: []byte(after.Title), id: []byte(after.ID)}
+	return cursorKey{year: int32(after.Year), titleKey: titleKey(after.Title), title: []byte(after.Title), id: []byte(after.ID)}
 }
 
 // follows reports whether the movie in slot comes after the cursor.
 func (ix *memoryIndex) follows(slot uint32, after cursorKey) bool {
 	m := ix.movies[slot]
-	return cmp.Or(cmp.Compare(m.year, after.year),
-		bytes.Compare(ix.textOf(m.title), after.title),
+	if c := cmp.Or(cmp.Compare(m.year, after.year), cmp.Compare(m.titleKey, after.titleKey)); c != 0 {
+		return c > 0
+	}
+	return cmp.Or(bytes.Compare(ix.textOf(m.title), after.title),
 		bytes.Compare(ix.textOf(m.id), after.id)) > 0
 }
 
