@@ -52,7 +52,7 @@ func TestTraceEdgeToOrigin(t *testing.T) {
 		t.Errorf("edge span cache: got %q, want miss", got)
 	}
 	for _, kv := range edgeSpan.Attributes() {
-		if kv.Value.Emit() == secret {
+		if kv.Value.String() == secret {
 			t.Errorf("edge span attribute %s holds the API key's secret", kv.Key)
 		}
 	}
@@ -115,7 +115,7 @@ func waitSpan(t *testing.T, recorder *tracetest.SpanRecorder, scope string, kind
 func attributeOf(span sdktrace.ReadOnlySpan, key attribute.Key) string {
 	for _, kv := range span.Attributes() {
 		if kv.Key == key {
-			return kv.Value.Emit()
+			return kv.Value.String()
 		}
 	}
 	return ""

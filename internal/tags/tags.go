@@ -156,13 +156,13 @@ func Normalize(s string) (string, error) {
 	switch prefix {
 	case "m":
 		if !movie.ValidID(value) {
-			return "", fmt.Errorf("%q does not name a movie id after m:", s)
+			return "", fmt.Errorf("%q does not name a movie id after \"m:\"", s)
 		}
 		return Movie(value), nil
 	case "y":
 		year, err := strconv.Atoi(value)
 		if len(value) != 4 || strings.Trim(value, "0123456789") != "" || err != nil || year < movie.MinYear || year > movie.MaxYear {
-			return "", fmt.Errorf("%q does not name a year from %d to %d after y:", s, movie.MinYear, movie.MaxYear)
+			return "", fmt.Errorf("%q does not name a year from %d to %d after \"y:\"", s, movie.MinYear, movie.MaxYear)
 		}
 		return Year(year), nil
 	case "g", "c", "t":
