@@ -37,7 +37,11 @@ type S3 struct {
 // NewS3 returns a server over a gofakes3 backend: s3mem for a versioned
 // bucket in memory, s3bolt for an unversioned bucket kept in a file.
 func NewS3(backend gofakes3.Backend, region string, logger *slog.Logger) *S3 {
-	faker := gofakes3.New(backend, gofakes3.WithAutoBucket(false), gofakes3.WithLogger(gofakes3.DiscardLog()))
+	served := backend
+	if _, versioned := backend.(gofakes3.VersionedBackend); !versioned {
+		served = replacingBackend{backend}
+	}
+	faker := gofakes3.New(served, gofakes3.WithAutoBucket(false), gofakes3.WithLogger(gofakes3.DiscardLog()))
 	return &S3{
 		backend: backend,
 		handler: faker.Server(),
