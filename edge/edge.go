@@ -169,7 +169,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("creating cache: %w", err)
 	}
 	s.cache = cache
-	s.targets = newTargetMemo()
+	s.targets = newTargetMemo(memoSize(cfg.CacheMaxMB))
 	s.gens = newGenerations()
 	s.feed = newFollower(s.gens, s.origin, cfg.FeedInterval, s.metrics, cfg.Logger)
 	s.feed.changeApplied, s.feed.flush = cfg.ChangeApplied, cfg.FlushOnChange

@@ -154,24 +154,38 @@ func badParam(route, param, message string) *targetError {
 
 // targetMemo remembers the targets of request URIs, split in shards to
 // keep lock contention low. A full shard is emptied and starts again, which
-// bounds memory at targetShards × maxTargetsPerShard URIs.
+// bounds memory at targetShards × perShard URIs.
 type targetMemo struct {
-	seed   maphash.Seed
-	shards [targetShards]targetShard
+	seed     maphash.Seed
+	perShard int
+	shards   [targetShards]targetShard
 }
 
 const (
-	targetShards       = 64
-	maxTargetsPerShard = 2048
+	targetShards = 64
+	maxTargets   = targetShards * 2048
 )
+
+// targetsPerCacheMB is the number of targets the memo keeps per megabyte
+// of response cache: one per 4 KB response. Targets hold pointers that the
+// garbage collector scans on every cycle, so a memo far larger than the
+// cache costs CPU and keeps targets of responses long evicted.
+const targetsPerCacheMB = 256
+
+// memoSize returns the memo's bound for a response cache of cacheMB
+// megabytes: maxTargets from 512 MB up.
+func memoSize(cacheMB int) int {
+	return min(maxTargets, max(targetShards, cacheMB*targetsPerCacheMB))
+}
 
 type targetShard struct {
 	mu      sync.RWMutex
 	targets map[string]*target // guarded by mu
 }
 
-func newTargetMemo() *targetMemo {
-	m := &targetMemo{seed: maphash.MakeSeed()}
+// newTargetMemo returns a memo of at most size targets.
+func newTargetMemo(size int) *targetMemo {
+	m := &targetMemo{seed: maphash.MakeSeed(), perShard: max(1, size/targetShards)}
 	for i := range m.shards {
 		m.shards[i].targets = make(map[string]*target)
 	}
@@ -193,7 +207,7 @@ func (m *targetMemo) put(uri []byte, t *target) {
 	shard := m.shard(uri)
 	shard.mu.Lock()
 	defer shard.mu.Unlock()
-	if len(shard.targets) >= maxTargetsPerShard {
+	if len(shard.targets) >= m.perShard {
 		clear(shard.targets)
 	}
 	shard.targets[string(uri)] = t

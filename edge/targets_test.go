@@ -69,16 +69,28 @@ func TestETagMatches(t *testing.T) {
 	}
 }
 
+// TestTargetMemoBounded fills memos of several sizes with twice their
+// bound and checks that each holds at most its bound.
 func TestTargetMemoBounded(t *testing.T) {
-	memo := newTargetMemo()
-	for i := range targetShards * maxTargetsPerShard * 2 {
-		memo.put([]byte("/v1/movies?n="+strconv.Itoa(i)), &target{})
+	for _, cacheMB := range []int{1, 64, 512, 4096} {
+		size := memoSize(cacheMB)
+		memo := newTargetMemo(size)
+		for i := range size * 2 {
+			memo.put([]byte("/v1/movies?n="+strconv.Itoa(i)), &target{})
+		}
+
+		total := 0
+		for i := range memo.shards {
+			total += len(memo.shards[i].targets)
+		}
+		if total > size {
+			t.Errorf("cache of %d MB: memo holds %d targets, want at most %d", cacheMB, total, size)
+		}
 	}
-	total := 0
-	for i := range memo.shards {
-		total += len(memo.shards[i].targets)
+	if got := memoSize(512); got != maxTargets {
+		t.Errorf("memo for the default 512 MB cache: %d targets, want %d", got, maxTargets)
 	}
-	if total > targetShards*maxTargetsPerShard {
-		t.Errorf("memo holds %d targets, want at most %d", total, targetShards*maxTargetsPerShard)
+	if got := memoSize(1); got != 256 {
+		t.Errorf("memo for a 1 MB cache: %d targets, want 256", got)
 	}
 }
