@@ -24,9 +24,9 @@ import (
 // Entries are found by the movie's slot in the memory index, with no hash
 // or key comparison. Documents are appended to chunks of chunkSize bytes,
 // and a document's bytes are never written again, so a document read under
-// the lock stays valid after it. When the chunks reach the limit, the oldest chunk goes,
-// and the entries in it with it. Neither the chunks nor the entries hold
-// pointers, so the garbage collector does not scan them.
+// the lock stays valid after it. When the chunks reach the limit, the
+// oldest chunk goes, and the entries in it with it. Neither the chunks nor
+// the entries hold pointers, so the garbage collector does not scan them.
 type documentCache struct {
 	mu        sync.RWMutex
 	entries   []documentEntry // by slot of the memory index
