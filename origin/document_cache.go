@@ -55,24 +55,9 @@ const chunkSize = 1 << 20
 // megabytes.
 func newDocumentCache(maxMB int) (*documentCache, error) {
 	if maxMB < 1 {
-		return nil, fmt.Errorf("invalid document cache size %d MB: want at least 1, or no cache", maxMB)
+		return nil, fmt.Errorf("invalid document cache size %d MB: must be at least 1", maxMB)
 	}
 	return &documentCache{maxChunks: maxMB * (1 << 20) / chunkSize}, nil
-}
-
-// get returns the document of the movie in slot as change made it, if
-// cached. A nil cache has no documents.
-func (c *documentCache) get(slot uint32, change int64) (string, bool) {
-	if c == nil {
-		return "", false
-	}
-
-	c.mu.RLock()
-	document, ok := c.lookup(slot, change)
-	c.mu.RUnlock()
-
-	c.count(ok)
-	return document, ok
 }
 
 // getPage fills documents[i] with the cached document of matches[i] and
@@ -113,14 +98,6 @@ func (c *documentCache) lookup(slot uint32, change int64) (string, bool) {
 	}
 	chunk := c.chunks[e.chunk-c.first]
 	return unsafe.String(&chunk[e.offset], e.length), true
-}
-
-func (c *documentCache) count(hit bool) {
-	if hit {
-		c.hits.Add(1)
-	} else {
-		c.misses.Add(1)
-	}
 }
 
 // put caches the document of the movie in slot as change made it. An
@@ -171,18 +148,18 @@ func (c *documentCache) limit() int {
 	return c.maxChunks * chunkSize
 }
 
-// warmBatch is the number of documents read from PostgreSQL at a time
+// warmBatchSize is the number of documents read from PostgreSQL at a time
 // while the cache is warmed.
-const warmBatch = 2000
+const warmBatchSize = 2000
 
 // warmFill is the share of the cache's limit that warming fills. The rest
-// takes the documents of movies that change after warming before the
-// oldest chunk, and the warmed documents in it, go.
+// takes the documents of movies that change after warming, so the oldest
+// chunk of warmed documents is not dropped at once.
 const warmFill = 0.9
 
 // WarmDocumentCache reads the documents of every movie, in id order,
-// into the document cache until it holds them all or is nearly full, so
-// that searches find their movies in memory from the first request. It
+// into the document cache until it contains them all or is nearly full, so
+// that searches and movies by id find them in memory from the first request. It
 // reads a few thousand movies at a time, each with the change that made
 // its document current. A movie changed since is read again on its next
 // search, as the index then names a later change. It logs what it did and
@@ -194,7 +171,7 @@ func (s *Store) WarmDocumentCache(ctx context.Context, logger *slog.Logger) erro
 	}
 	ix := s.index.Load()
 	if ix == nil {
-		return errors.New("warming the document cache: the memory index is not loaded")
+		return errors.New("warming the document cache: the memory index is not loaded (call LoadMemoryIndex first)")
 	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -211,7 +188,7 @@ func (s *Store) WarmDocumentCache(ctx context.Context, logger *slog.Logger) erro
 		}
 		movies += read
 		bytes += size
-		if read < warmBatch || last == "" {
+		if read < warmBatchSize || last == "" {
 			break
 		}
 		after = last
@@ -228,12 +205,12 @@ func (s *Store) DocumentCacheWarmed() bool {
 	return s.documentCache != nil && s.documentCache.warmed.Load()
 }
 
-// warmBatch caches the documents of up to warmBatch movies whose ids
+// warmBatch caches the documents of up to warmBatchSize movies whose ids
 // follow after, stopping once they take budget bytes. A movie the index
 // does not hold yet is skipped. It returns how many it read, the last id
 // and the bytes they take.
 func (s *Store) warmBatch(ctx context.Context, ix *memoryIndex, after string, budget int) (read int, last string, bytes int, err error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, change_seq, document FROM movies WHERE id > $1 ORDER BY id LIMIT $2`, after, warmBatch)
+	rows, err := s.pool.Query(ctx, `SELECT id, change_seq, document FROM movies WHERE id > $1 ORDER BY id LIMIT $2`, after, warmBatchSize)
 	if err != nil {
 		return 0, "", 0, err
 	}

@@ -179,3 +179,11 @@ func movieIDsInOrder(t *testing.T, store *Store) []string {
 	}
 	return ids
 }
+
+// get returns the cached document of the movie in slot as change made it,
+// through getPage, which is how the store reads the cache.
+func (c *documentCache) get(slot uint32, change int64) (string, bool) {
+	documents := make([]string, 1)
+	missing := c.getPage([]match{{slot: slot, change: change}}, documents)
+	return documents[0], len(missing) == 0
+}

@@ -81,19 +81,12 @@ func (s *Store) MovieSeen(ctx context.Context, id string, seen int64) (string, e
 	if !ok {
 		return s.moviePostgres(ctx, id)
 	}
-	if document, ok := s.documentCache.get(slot, change); ok {
-		return document, nil
-	}
 
-	read, err := s.readDocuments(ctx, []match{{position: query.Cursor{ID: id}, slot: slot, change: change}})
+	documents, err := s.documents(ctx, []match{{position: query.Cursor{ID: id}, slot: slot, change: change}})
 	if err != nil {
 		return "", err
 	}
-	document, ok := read[id]
-	if !ok {
-		return "", notFound("no movie has id %q", id)
-	}
-	return document, nil
+	return documents[0], nil
 }
 
 // indexAt returns the loaded memory index once it reflects every change up
@@ -160,7 +153,7 @@ func (s *Store) documents(ctx context.Context, matches []match) ([]string, error
 	for _, i := range missing {
 		document, ok := read[matches[i].position.ID]
 		if !ok {
-			return nil, fmt.Errorf("reading the page's movies: movie %s is in the search index but not in the database", matches[i].position.ID)
+			return nil, fmt.Errorf("reading movie documents: movie %s is in the search index but not in the database", matches[i].position.ID)
 		}
 		documents[i] = document
 	}
