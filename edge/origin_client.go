@@ -36,7 +36,7 @@ type originClient struct {
 func newOriginClient(baseURL, token string, timeout time.Duration) (*originClient, error) {
 	u, err := url.Parse(baseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.Trim(u.Path, "/") != "" {
-		return nil, fmt.Errorf("invalid origin URL %q: want http://host:port or https://host:port", baseURL)
+		return nil, fmt.Errorf("invalid origin URL %q: use http://host:port or https://host:port", baseURL)
 	}
 	client := &fasthttp.HostClient{
 		Addr:                     fasthttp.AddMissingPort(u.Host, u.Scheme == "https"),
@@ -52,12 +52,12 @@ func newOriginClient(baseURL, token string, timeout time.Duration) (*originClien
 	return &originClient{baseURL: strings.TrimSuffix(baseURL, "/"), token: token, client: client, timeout: timeout}, nil
 }
 
-// originConns bounds the connections to the origin. A request waits up to
-// the origin timeout for a free one.
+// originConns is the maximum number of connections to the origin. A
+// request waits up to the origin timeout for a free one.
 const originConns = 512
 
-// originIdle closes a connection to the origin that has been idle this
-// long.
+// originIdle is how long a connection to the origin may stay idle before
+// it is closed.
 const originIdle = 60 * time.Second
 
 // originAnswer is a complete origin response.
@@ -86,8 +86,9 @@ func (c *originClient) post(ctx context.Context, path string, body any) (originA
 
 // do sends one request to the origin, a JSON body when body is not nil,
 // and the feed position seen unless it is 0, and reads the whole response.
-// It gives up at ctx's deadline or after timeout, whichever comes first,
-// but not when ctx is canceled earlier.
+// It gives up at ctx's deadline or after timeout, whichever comes first. A
+// ctx canceled before the call returns at once, but one canceled during the
+// request does not stop it.
 func (c *originClient) do(ctx context.Context, method, path string, body []byte, timeout time.Duration, seen int64) (originAnswer, error) {
 	if err := ctx.Err(); err != nil {
 		return originAnswer{}, fmt.Errorf("calling origin: %w", err)
@@ -123,7 +124,8 @@ func (c *originClient) do(ctx context.Context, method, path string, body []byte,
 	return originAnswer{status: resp.StatusCode(), body: bytes.Clone(resp.Body())}, nil
 }
 
-// originError describes a failed origin request.
+// originError returns the error of a failed origin request, naming a
+// response over the size limit as such.
 func originError(err error) error {
 	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
 		return fmt.Errorf("reading origin response: the origin sent more than the edge's limit of %d bytes", maxOriginBody)

@@ -60,8 +60,8 @@ type Config struct {
 	// into the memory index when this origin commits nothing. A search
 	// reads the feed itself when the index lags what it must reflect.
 	MemoryIndexInterval time.Duration
-	// DocumentCacheMB bounds the memory of the documents kept for searches
-	// through the memory index (see Store.UseDocumentCache); 0 keeps none.
+	// DocumentCacheMB bounds the memory of the movie documents kept for
+	// searches and movies by id (see Store.UseDocumentCache). 0 keeps none.
 	DocumentCacheMB int
 	// WarmDocumentCache reads every movie's document into the document
 	// cache, up to its limit, once the memory index is loaded (see

@@ -19,7 +19,8 @@ type replacingBackend struct {
 }
 
 // maxReplacedObject bounds the objects a PUT reads into memory before it
-// removes the earlier object; a larger PUT keeps gofakes3's merged metadata.
+// removes the earlier object. A larger PUT keeps gofakes3's merged
+// metadata.
 const maxReplacedObject = 64 << 20
 
 // PutObject reads the new content whole, then removes the earlier object
