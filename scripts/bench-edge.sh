@@ -7,7 +7,7 @@
 #
 # Two kinds of run:
 #   - saturated: every connection sends its next request as soon as the
-#     answer arrives, so the figures are the server's ceiling, and the
+#     response arrives, so the figures are the server's ceiling, and the
 #     latency is mostly the queue of 64 requests in flight;
 #   - paced: at 64 connections, each connection waits a random 0 to 2*PAUSE
 #     ms after each answer, so the servers see a steady rate well below their
@@ -114,7 +114,7 @@ median() {
     awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'
 }
 
-# failed NAME RUN prints the answers other than 2xx or 3xx over those runs.
+# failed NAME RUN prints the number of responses other than 2xx or 3xx in those runs.
 failed() {
   awk -v n="$1" -v r="$2" '$1==n && $2==r {s += $6} END {print s + 0}' "$results"
 }
