@@ -3,6 +3,7 @@ package origin
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -327,7 +328,7 @@ func TestMigrationBackfillsSearchIndex(t *testing.T) {
 
 	db := stdlib.OpenDBFromPool(store.pool)
 	defer db.Close()
-	migrator, err := newMigrator(db)
+	migrator, err := newMigrator(db, store.pool, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -77,7 +77,7 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) error
 	db := stdlib.OpenDBFromPool(pool)
 	defer db.Close()
 
-	provider, err := newMigrator(db)
+	provider, err := newMigrator(db, pool, logger)
 	if err != nil {
 		return err
 	}
@@ -92,7 +92,7 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) error
 	return nil
 }
 
-func newMigrator(db *sql.DB) (*goose.Provider, error) {
+func newMigrator(db *sql.DB, pool *pgxpool.Pool, logger *slog.Logger) (*goose.Provider, error) {
 	files, err := fs.Sub(migrations, "migrations")
 	if err != nil {
 		return nil, fmt.Errorf("opening embedded migrations: %w", err)
@@ -106,7 +106,8 @@ func newMigrator(db *sql.DB) (*goose.Provider, error) {
 	// was written after 00004 (key rate limits), and databases created in
 	// between have 00004 applied and still need 00003. Each migration
 	// touches its own tables, so their order does not matter.
-	return goose.NewProvider(goose.DialectPostgres, db, files, goose.WithSessionLocker(locker), goose.WithAllowOutofOrder(true))
+	return goose.NewProvider(goose.DialectPostgres, db, files, goose.WithSessionLocker(locker), goose.WithAllowOutofOrder(true),
+		goose.WithGoMigrations(refoldMigration(pool, logger)))
 }
 
 // Close releases the store's connections.

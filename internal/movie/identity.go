@@ -59,9 +59,12 @@ func ValidID(s string) bool {
 }
 
 // FoldSearch normalizes text for case- and accent-insensitive matching:
-// decomposed, combining marks removed, case folded, recomposed, and runs of
-// white space collapsed to one space. Both the stored values and the query
-// terms go through it, so composed and decomposed input match alike.
+// decomposed, combining marks and invisible characters removed, case
+// folded, recomposed, and runs of white space collapsed to one space. Both
+// the stored values and the query terms go through it, so composed and
+// decomposed input match alike, and a zero-width space or byte order mark
+// pasted into a term changes nothing. A change to it must refold the stored
+// values (see refoldSearchFields in the origin).
 func FoldSearch(s string) string {
 	return strings.Join(strings.Fields(foldText(s)), " ")
 }
@@ -98,7 +101,10 @@ func isASCII(s string) bool {
 // buffers of several kilobytes, which ingest would otherwise allocate for
 // every title and cast member it folds.
 var searchFolders = sync.Pool{New: func() any {
-	return transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), cases.Fold(), norm.NFC)
+	// Format characters (Cf) are the invisible ones: zero-width space and
+	// joiners, direction marks, soft hyphen, byte order mark. Variation
+	// selectors are marks (Mn) and go with the accents.
+	return transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), runes.Remove(runes.In(unicode.Cf)), cases.Fold(), norm.NFC)
 }}
 
 // FoldSearchAll applies FoldSearch to every value, dropping values that fold

@@ -57,6 +57,13 @@ func TestFoldSearch(t *testing.T) {
 		"100% _Pure_ *Love*":                   "100% _pure_ *love*",
 		"'49\u2013'17":                         "'49\u2013'17",
 		"Bj\u00f6rk\tGu\u00f0mundsd\u00f3ttir": "bjork gu\u00f0mundsdottir",
+		"Star\u200bWars":                       "starwars",
+		"\ufeffAlien":                          "alien",
+		"Zo\u00eb\u00ad Salda\u00f1a":          "zoe saldana",
+		"a \u200b b\u2060":                     "a b",
+		"\u200e\u05e9\u05dc\u05d5\u05dd\u200f": "\u05e9\u05dc\u05d5\u05dd",
+		"I \u2764\ufe0f NY":                    "i \u2764 ny",
+		"\u200b":                               "",
 	}
 	for in, want := range tests {
 		if got := FoldSearch(in); got != want {

@@ -35,6 +35,7 @@ func TestParseCanonicalForm(t *testing.T) {
 		{"genre=DRAMA&year=1994", "year=1994&genre=drama&limit=20"},
 		{"title=Les+Mis%C3%A9rables", "title=les+miserables&limit=20"},
 		{"title=Les+Mise%CC%81rables", "title=les+miserables&limit=20"},
+		{"title=%EF%BB%BFStar%E2%80%8BWars%C2%AD", "title=starwars&limit=20"},
 		{"cast=%20John%20%20WAYNE%20", "cast=john+wayne&limit=20"},
 		{"title=100%25+_x_*", "title=100%25+_x_%2A&limit=20"},
 		{"title=a%2Bb", "title=a%2Bb&limit=20"},
