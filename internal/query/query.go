@@ -209,11 +209,19 @@ func isVisible(r rune) bool {
 	return !unicode.IsSpace(r) && !unicode.Is(unicode.Cf, r)
 }
 
+// termLength counts the characters of s in composed form (NFC), so composed
+// and decomposed text count alike. Normalizing puts a combining grapheme
+// joiner (U+034F) after every 30 marks in a row, and those are not counted.
+func termLength(s string) int {
+	composed := norm.NFC.String(s)
+	return utf8.RuneCountInString(composed) - strings.Count(composed, "\u034f")
+}
+
 func checkTerm(s string) error {
 	if !utf8.ValidString(s) {
 		return errors.New("is not valid UTF-8; percent-encode the UTF-8 bytes of the text")
 	}
-	if n := utf8.RuneCountInString(norm.NFC.String(s)); n > maxTermRunes {
+	if n := termLength(s); n > maxTermRunes {
 		return fmt.Errorf("is %d characters long; the maximum is %d", n, maxTermRunes)
 	}
 	if strings.IndexFunc(s, unicode.IsControl) >= 0 {

@@ -202,6 +202,11 @@ func TestTermLengthCountsComposedCharacters(t *testing.T) {
 	if _, err := Parse(url.Values{"title": {decomposed}}); err != nil {
 		t.Errorf("200 decomposed characters: got %v, want them accepted like 200 composed ones", err)
 	}
+
+	_, err := Parse(url.Values{"title": {strings.Repeat("\u0301", 300)}})
+	if want := "is 300 characters long"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("300 combining accents: got %v, want an error that says %q", err, want)
+	}
 }
 
 func TestParseRejectsUnsafeText(t *testing.T) {
