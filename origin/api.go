@@ -6,7 +6,9 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -44,7 +46,7 @@ type api struct {
 
 func (a *api) routes(gatherer prometheus.Gatherer) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET "+RouteMovies, a.instrument("movies", a.searchMovies))
+	mux.Handle("GET "+RouteMovies, a.instrumentPage("movies", a.searchMovies))
 	mux.Handle("GET "+RouteMovies+"/{id}", a.instrument("movie", a.getMovie))
 	mux.Handle("GET "+RouteMovies+"/{id}/revisions", a.instrument("revisions", a.getRevisions))
 	mux.Handle("GET "+RouteGenres, a.instrument("genres", a.listGenres))
@@ -64,6 +66,16 @@ func (a *api) routes(gatherer prometheus.Gatherer) http.Handler {
 type handlerFunc func(ctx context.Context, r *http.Request) ([]byte, error)
 
 func (a *api) instrument(route string, fn handlerFunc) http.Handler {
+	return a.serve(route, fn, false)
+}
+
+// instrumentPage is instrument for a handler whose body comes from
+// pageBuffers: the body goes back to the pool once it is written.
+func (a *api) instrumentPage(route string, fn handlerFunc) http.Handler {
+	return a.serve(route, fn, true)
+}
+
+func (a *api) serve(route string, fn handlerFunc, pooledBody bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		requestCtx, span := a.startSpan(r, route)
@@ -72,6 +84,9 @@ func (a *api) instrument(route string, fn handlerFunc) http.Handler {
 
 		body, err := fn(ctx, r)
 		status := a.write(ctx, w, r, body, err)
+		if pooledBody && body != nil {
+			releasePageBuffer(body)
+		}
 		endSpan(span, status)
 
 		a.metrics.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
@@ -155,13 +170,16 @@ func feedPosition(raw string) (int64, error) {
 
 // encodePage writes a page as {"movies":[...],"total":N,"next_cursor":...}
 // by joining the stored documents, which are JSON already.
+// The buffer comes from pageBuffers; release it with releasePageBuffer once
+// it is written.
 func encodePage(page Page) []byte {
 	size := 64 + len(page.NextCursor)
 	for _, document := range page.Documents {
 		size += len(document) + 1
 	}
 
-	b := make([]byte, 0, size)
+	b := *(pageBuffers.Get().(*[]byte))
+	b = slices.Grow(b[:0], size)
 	b = append(b, `{"movies":[`...)
 	for i, document := range page.Documents {
 		if i > 0 {
@@ -177,6 +195,24 @@ func encodePage(page Page) []byte {
 	}
 	b = strconv.AppendQuote(b, page.NextCursor)
 	return append(b, '}')
+}
+
+// pageBuffers keeps the buffers that pages are encoded into. A new buffer
+// for each page (up to 100 KB on the data set) had to be zeroed and then
+// collected: in a profile of year misses, allocating them alone took a
+// tenth of the origin's CPU.
+var pageBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledPage is the largest buffer kept for reuse, so that one page of
+// very long documents does not hold its memory for later pages.
+const maxPooledPage = 1 << 20
+
+func releasePageBuffer(b []byte) {
+	if cap(b) > maxPooledPage {
+		return
+	}
+	b = b[:0]
+	pageBuffers.Put(&b)
 }
 
 func (a *api) getMovie(ctx context.Context, r *http.Request) ([]byte, error) {
