@@ -13,7 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// TestConcurrentPagesKeepTheirBodies asks for different pages from many
+// TestConcurrentPagesKeepTheirBodies requests different pages from many
 // goroutines at once. Pages are encoded into pooled buffers, so a buffer
 // reused before its page is written would show up as another page's body.
 func TestConcurrentPagesKeepTheirBodies(t *testing.T) {
@@ -50,7 +50,7 @@ func TestConcurrentPagesKeepTheirBodies(t *testing.T) {
 	}
 	wg.Wait()
 	if n := mismatches.Load(); n > 0 {
-		t.Errorf("%d of 320 concurrent pages differed from the same page asked alone", n)
+		t.Errorf("%d of 320 concurrent pages differed from the same page requested alone", n)
 	}
 }
 
