@@ -144,8 +144,7 @@ func (ix *memoryIndex) sortedPage(limit int, matches *roaring.Bitmap, years []in
 		}
 	}
 
-	slices.SortFunc(page, ix.compareSlots)
-	return ix.matchesOf(page[:min(len(page), limit+1)]), total
+	return ix.matchesOf(ix.firstSlots(page, limit+1)), total
 }
 
 // yearPage walks the years in order from the cursor's and collects limit
@@ -209,8 +208,53 @@ func (ix *memoryIndex) collectSorted(page []uint32, matches *roaring.Bitmap, aft
 			found = append(found, slot)
 		}
 	}
-	slices.SortFunc(found, ix.compareSlots)
-	return append(page, found[:min(len(found), cap(page)-len(page))]...)
+	return append(page, ix.firstSlots(found, cap(page)-len(page))...)
+}
+
+// firstSlots returns the k slots of slots that come first in result order,
+// sorted, or all of them when there are fewer. It reuses the front of
+// slots as a heap of the k first seen so far, so a page of a large set
+// costs about one comparison per slot instead of a sort of the whole set.
+func (ix *memoryIndex) firstSlots(slots []uint32, k int) []uint32 {
+	if k <= 0 {
+		return nil
+	}
+	if len(slots) <= k {
+		slices.SortFunc(slots, ix.compareSlots)
+		return slots
+	}
+
+	heap := slots[:k]
+	for i := k/2 - 1; i >= 0; i-- {
+		ix.siftDown(heap, i)
+	}
+	for _, slot := range slots[k:] {
+		if ix.compareSlots(slot, heap[0]) < 0 {
+			heap[0] = slot
+			ix.siftDown(heap, 0)
+		}
+	}
+
+	slices.SortFunc(heap, ix.compareSlots)
+	return heap
+}
+
+// siftDown moves heap[i] down until no child comes after it in result
+// order, so that heap[0] is the last of the heap's slots.
+func (ix *memoryIndex) siftDown(heap []uint32, i int) {
+	for {
+		last := i
+		for _, child := range [2]int{2*i + 1, 2*i + 2} {
+			if child < len(heap) && ix.compareSlots(heap[child], heap[last]) > 0 {
+				last = child
+			}
+		}
+		if last == i {
+			return
+		}
+		heap[i], heap[last] = heap[last], heap[i]
+		i = last
+	}
 }
 
 // match is one movie of a search's result: its result position, and the

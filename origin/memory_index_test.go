@@ -321,3 +321,26 @@ func checkGenreList(t *testing.T, ix *memoryIndex, model searchModel) {
 		t.Errorf("genre list differs (-want +got):\n%s", diff)
 	}
 }
+
+// TestFirstSlotsMatchesASort compares the first k slots of a shuffled set
+// with the front of the fully sorted set, for k below, at and above its size.
+func TestFirstSlotsMatchesASort(t *testing.T) {
+	ix := newMemoryIndex()
+	indexModel(ix, generatedModel(t, 7, 500), 1)
+	var sorted []uint32
+	for _, y := range ix.yearList {
+		sorted = append(sorted, ix.years[y].order...)
+	}
+
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, k := range []int{1, 2, 20, 101, len(sorted), len(sorted) + 5} {
+		shuffled := slices.Clone(sorted)
+		rng.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+		if got, want := ix.firstSlots(shuffled, k), sorted[:min(k, len(sorted))]; !slices.Equal(got, want) {
+			t.Errorf("k=%d: got %v, want %v", k, got[:min(len(got), 5)], want[:min(len(want), 5)])
+		}
+	}
+	if got := ix.firstSlots(slices.Clone(sorted), 0); len(got) != 0 {
+		t.Errorf("k=0: got %d slots, want none", len(got))
+	}
+}
