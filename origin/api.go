@@ -169,9 +169,9 @@ func feedPosition(raw string) (int64, error) {
 }
 
 // encodePage writes a page as {"movies":[...],"total":N,"next_cursor":...}
-// by joining the stored documents, which are JSON already.
-// The buffer comes from pageBuffers; release it with releasePageBuffer once
-// it is written.
+// by joining the stored documents, which are JSON already, into a buffer
+// from pageBuffers. Release the buffer with releasePageBuffer once it is
+// written.
 func encodePage(page Page) []byte {
 	size := 64 + len(page.NextCursor)
 	for _, document := range page.Documents {
