@@ -14,8 +14,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"golang.org/x/text/unicode/norm"
-
 	"moviequery/internal/movie"
 )
 
@@ -209,12 +207,18 @@ func isVisible(r rune) bool {
 	return !unicode.IsSpace(r) && !unicode.Is(unicode.Cf, r)
 }
 
-// termLength counts the characters of s in composed form (NFC), so composed
-// and decomposed text count alike. Normalizing puts a combining grapheme
-// joiner (U+034F) after every 30 marks in a row, and those are not counted.
+// termLength counts the characters of s that take a place of their own:
+// combining marks, such as an accent written as a code point of its own,
+// and invisible format characters are not counted. Composed and decomposed
+// text then count alike, and a letter is one character whatever its form.
 func termLength(s string) int {
-	composed := norm.NFC.String(s)
-	return utf8.RuneCountInString(composed) - strings.Count(composed, "\u034f")
+	n := 0
+	for _, r := range s {
+		if !unicode.In(r, unicode.M, unicode.Cf) {
+			n++
+		}
+	}
+	return n
 }
 
 func checkTerm(s string) error {

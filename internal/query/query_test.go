@@ -203,9 +203,17 @@ func TestTermLengthCountsComposedCharacters(t *testing.T) {
 		t.Errorf("200 decomposed characters: got %v, want them accepted like 200 composed ones", err)
 	}
 
-	_, err := Parse(url.Values{"title": {strings.Repeat("\u0301", 300)}})
-	if want := "is 300 characters long"; err == nil || !strings.Contains(err.Error(), want) {
-		t.Errorf("300 combining accents: got %v, want an error that says %q", err, want)
+	// U+0958 stays decomposed in NFC, as two code points.
+	if _, err := Parse(url.Values{"title": {strings.Repeat("\u0958", maxTermRunes)}}); err != nil {
+		t.Errorf("200 letters that NFC decomposes: got %v, want them accepted", err)
+	}
+	if _, err := Parse(url.Values{"cast": {strings.Repeat("a", maxTermRunes) + "\u200b"}}); err != nil {
+		t.Errorf("200 letters and a zero-width space: got %v, want them accepted", err)
+	}
+
+	_, err := Parse(url.Values{"title": {strings.Repeat("a", maxTermRunes+1) + strings.Repeat("\u034f", 30)}})
+	if want := "is 201 characters long"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("201 letters and 30 joiners: got %v, want an error that says %q", err, want)
 	}
 }
 
