@@ -141,7 +141,7 @@ func publicMessage(status int, err error) string {
 }
 
 func (a *api) searchMovies(ctx context.Context, r *http.Request) ([]byte, error) {
-	q, err := query.Parse(r.URL.Query())
+	q, err := query.ParseFolded(r.URL.Query())
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"golang.org/x/text/unicode/norm"
+
 	"moviequery/internal/movie"
 )
 
@@ -64,12 +66,29 @@ var knownParams = map[string]bool{"year": true, "title": true, "cast": true, "ge
 // appear at most once; unknown parameters are rejected so a misspelt filter
 // never silently matches everything. The returned error is an *Error.
 func Parse(values url.Values) (Query, error) {
+	return parse(values, maxTermRunes)
+}
+
+// ParseFolded is Parse for a query that Parse has checked and Encode has
+// written, as an edge sends it to the origin. Its terms are folded
+// already, and full case folding writes some characters as two or three
+// (ß as ss), so a term may be up to three times as long.
+func ParseFolded(values url.Values) (Query, error) {
+	return parse(values, maxFoldExpansion*maxTermRunes)
+}
+
+// maxFoldExpansion is the most characters that Unicode's full case folding
+// writes for one character (ﬃ folds to ffi).
+const maxFoldExpansion = 3
+
+func parse(values url.Values, maxTerm int) (Query, error) {
 	if err := checkParams(values); err != nil {
 		return Query{}, err
 	}
 
 	q := Query{Limit: DefaultLimit}
-	steps := []func(url.Values) error{q.parseYear, q.parseTerms, q.parseLimit, q.parseCursor}
+	parseTerms := func(values url.Values) error { return q.parseTerms(values, maxTerm) }
+	steps := []func(url.Values) error{q.parseYear, parseTerms, q.parseLimit, q.parseCursor}
 	for _, step := range steps {
 		if err := step(values); err != nil {
 			return Query{}, err
@@ -179,7 +198,7 @@ func parseYear(s string) (int, error) {
 	return year, nil
 }
 
-func (q *Query) parseTerms(values url.Values) error {
+func (q *Query) parseTerms(values url.Values, maxTerm int) error {
 	terms := []struct {
 		name string
 		dst  *string
@@ -190,7 +209,7 @@ func (q *Query) parseTerms(values url.Values) error {
 		if !ok {
 			continue
 		}
-		if err := checkTerm(raw[0]); err != nil {
+		if err := checkTerm(raw[0], maxTerm); err != nil {
 			return paramError(term.name, "%s", err)
 		}
 		*term.dst = movie.FoldSearch(raw[0])
@@ -207,13 +226,14 @@ func isVisible(r rune) bool {
 	return !unicode.IsSpace(r) && !unicode.Is(unicode.Cf, r)
 }
 
-// termLength counts the characters of s that take a place of their own:
-// combining marks, such as an accent written as a code point of its own,
-// and invisible format characters are not counted. Composed and decomposed
-// text then count alike, and a letter is one character whatever its form.
+// termLength counts the characters of s that take a place of their own,
+// in its composed form (NFC): combining marks, such as an accent written as
+// a code point of its own, and invisible format characters are not
+// counted. A letter is then one character whether it was sent composed or
+// decomposed, as a Hangul syllable or as its jamo.
 func termLength(s string) int {
 	n := 0
-	for _, r := range s {
+	for _, r := range norm.NFC.String(s) {
 		if !unicode.In(r, unicode.M, unicode.Cf) {
 			n++
 		}
@@ -221,12 +241,12 @@ func termLength(s string) int {
 	return n
 }
 
-func checkTerm(s string) error {
+func checkTerm(s string, maxTerm int) error {
 	if !utf8.ValidString(s) {
 		return errors.New("is not valid UTF-8; percent-encode the UTF-8 bytes of the text")
 	}
-	if n := termLength(s); n > maxTermRunes {
-		return fmt.Errorf("is %d characters long; the maximum is %d", n, maxTermRunes)
+	if n := termLength(s); n > maxTerm {
+		return fmt.Errorf("is %d characters long; the maximum is %d", n, maxTerm)
 	}
 	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
 		return errors.New("contains a control character; send printable text only")

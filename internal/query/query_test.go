@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/text/unicode/norm"
+
 	"moviequery/internal/movie"
 )
 
@@ -211,9 +213,33 @@ func TestTermLengthCountsComposedCharacters(t *testing.T) {
 		t.Errorf("200 letters and a zero-width space: got %v, want them accepted", err)
 	}
 
+	hangul := norm.NFD.String(strings.Repeat("\uac00", maxTermRunes))
+	if _, err := Parse(url.Values{"genre": {hangul}}); err != nil {
+		t.Errorf("200 Hangul syllables written as jamo: got %v, want them accepted", err)
+	}
+
 	_, err := Parse(url.Values{"title": {strings.Repeat("a", maxTermRunes+1) + strings.Repeat("\u034f", 30)}})
 	if want := "is 201 characters long"; err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("201 letters and 30 joiners: got %v, want an error that says %q", err, want)
+	}
+}
+
+// TestFoldedTermsPassTheOrigin checks that a term the edge accepts, which
+// case folding makes longer, is accepted again in the folded form the edge
+// sends to the origin.
+func TestFoldedTermsPassTheOrigin(t *testing.T) {
+	for _, term := range []string{strings.Repeat("\u00df", maxTermRunes), strings.Repeat("\ufb03", maxTermRunes)} {
+		q, err := Parse(url.Values{"cast": {term}})
+		if err != nil {
+			t.Fatalf("%q at the edge: %v", term[:6], err)
+		}
+		encoded, _ := url.ParseQuery(q.Encode())
+		if _, err := ParseFolded(encoded); err != nil {
+			t.Errorf("%q folded, at the origin: %v", term[:6], err)
+		}
+	}
+	if _, err := ParseFolded(url.Values{"cast": {strings.Repeat("a", maxFoldExpansion*maxTermRunes+1)}}); err == nil {
+		t.Errorf("a folded term of %d letters: got no error, want one", maxFoldExpansion*maxTermRunes+1)
 	}
 }
 
