@@ -212,18 +212,14 @@ func (q *Query) parseTerms(values url.Values, maxTerm int) error {
 		if err := checkTerm(raw[0], maxTerm); err != nil {
 			return paramError(term.name, "%s", err)
 		}
+		// Folding removes accents, invisible characters and surrounding
+		// spaces, so a term of nothing else folds to "".
 		*term.dst = movie.FoldSearch(raw[0])
-		if strings.IndexFunc(*term.dst, isVisible) < 0 {
+		if *term.dst == "" {
 			return paramError(term.name, "has no letters, digits or symbols, only accents or invisible characters; leave it out to match everything")
 		}
 	}
 	return nil
-}
-
-// isVisible reports whether r is visible: neither a space nor a format
-// character such as a zero-width space or a byte order mark.
-func isVisible(r rune) bool {
-	return !unicode.IsSpace(r) && !unicode.Is(unicode.Cf, r)
 }
 
 // termLength counts the characters of s that take a place of their own,
