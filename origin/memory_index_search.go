@@ -240,7 +240,7 @@ func (ix *memoryIndex) firstSlots(slots []uint32, k int) []uint32 {
 }
 
 // siftDown moves heap[i] down until no child comes after it in result
-// order, so that heap[0] is the last of the heap's slots.
+// order, so that heap[0] is the heap's slot that comes last.
 func (ix *memoryIndex) siftDown(heap []uint32, i int) {
 	for {
 		last := i

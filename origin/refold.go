@@ -25,7 +25,8 @@ const refoldVersion = 8
 const refoldBatch = 500
 
 // refoldMigration returns the migration that runs refoldSearchFields. Its
-// down step keeps the refolded values: folding them again changes nothing.
+// down step leaves the values as they are, so an earlier origin then finds
+// those few movies only by terms without the invisible characters.
 func refoldMigration(pool *pgxpool.Pool, logger *slog.Logger) *goose.Migration {
 	up := &goose.GoFunc{RunDB: func(ctx context.Context, _ *sql.DB) error {
 		start := time.Now()
@@ -147,8 +148,8 @@ func refoldMovies(ctx context.Context, tx pgx.Tx, ids []string) (int, error) {
 	return len(changed), nil
 }
 
-// refolded returns a movie's search values folded from its document, which
-// holds the record as ingested, the way ingest folds them.
+// refolded folds a movie's title, cast and genres from its document, which
+// contains the record as ingested, the way ingest folds them.
 func refolded(f searchFields, document string) (searchFields, error) {
 	var d movie.Document
 	if err := json.Unmarshal([]byte(document), &d); err != nil {
@@ -160,6 +161,7 @@ func refolded(f searchFields, document string) (searchFields, error) {
 	}, nil
 }
 
+// differs reports whether two movies' folded title, cast or genres differ.
 func (f searchFields) differs(other searchFields) bool {
 	return f.title != other.title || !slices.Equal(f.cast, other.cast) || !slices.Equal(f.genres, other.genres)
 }

@@ -24,7 +24,7 @@ func TestRefoldRewritesEarlierFolds(t *testing.T) {
 	id := storeEarlierFold(t, store, "Star\u200bWars", earlier)
 	checkSearchIndex(t, store)
 	if n := searchTotal(t, store, query.Query{Cast: "zoe saldana"}); n != 0 {
-		t.Fatalf("before the refold, cast %q found %d movies, want 0 (the earlier fold is not in place)", "zoe saldana", n)
+		t.Fatalf("before the refold, cast %q found %d movies, want 0: the earlier fold was not stored", "zoe saldana", n)
 	}
 	headBefore := changeHead(t, store)
 

@@ -8,12 +8,12 @@
 # Two kinds of run:
 #   - saturated: every connection sends its next request as soon as the
 #     response arrives, so the figures are the server's ceiling, and the
-#     latency is mostly the queue of 64 requests in flight;
+#     latency is mostly the queue of requests in flight;
 #   - paced: at 64 connections, each connection waits a random 0 to 2*PAUSE
-#     ms after each answer, so the servers see a steady rate well below their
-#     ceiling (about 10,000 and 20,000 requests/s for pauses of 6 and 3 ms),
-#     and the latency is that of one request. The random pause keeps the
-#     connections from sending in step.
+#     ms after each response. The servers then see a steady rate well below
+#     their ceiling (about 10,000 and 20,000 requests/s for pauses of 6 and
+#     3 ms), and the latency is that of one request. The random pause keeps
+#     the connections from sending in step.
 #
 # Usage: scripts/bench-edge.sh [repeats] [seconds] [pauses in ms, default "6 3"]
 # EDGEBENCH_ARGS passes more flags to edgebench, for example

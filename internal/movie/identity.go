@@ -58,13 +58,13 @@ func ValidID(s string) bool {
 	return err == nil
 }
 
-// FoldSearch normalizes text for case- and accent-insensitive matching:
-// decomposed, combining marks and invisible characters removed, case
-// folded, recomposed, and runs of white space collapsed to one space. Both
-// the stored values and the query terms go through it, so composed and
-// decomposed input match alike, and a zero-width space or byte order mark
-// pasted into a term changes nothing. A change to it must refold the stored
-// values (see refoldSearchFields in the origin).
+// FoldSearch normalizes text for case- and accent-insensitive matching. It
+// decomposes the text, removes combining marks and invisible characters,
+// folds case, recomposes, and collapses runs of white space to one space.
+// Stored values and query terms both go through it, so composed and
+// decomposed input match alike, and a pasted zero-width space changes
+// nothing. A change to it must refold the stored values (see
+// refoldSearchFields in the origin).
 func FoldSearch(s string) string {
 	return strings.Join(strings.Fields(foldText(s)), " ")
 }

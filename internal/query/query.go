@@ -222,11 +222,10 @@ func (q *Query) parseTerms(values url.Values, maxTerm int) error {
 	return nil
 }
 
-// termLength counts the characters of s that take a place of their own,
-// in its composed form (NFC): combining marks, such as an accent written as
-// a code point of its own, and invisible format characters are not
-// counted. A letter is then one character whether it was sent composed or
-// decomposed, as a Hangul syllable or as its jamo.
+// termLength counts the characters of s in composed form (NFC), leaving
+// out combining marks (an accent written as a code point of its own) and
+// invisible format characters. A letter is then one character whether it
+// was sent composed or decomposed, as a Hangul syllable or as its jamo.
 func termLength(s string) int {
 	n := 0
 	for _, r := range norm.NFC.String(s) {
